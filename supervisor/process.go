@@ -1,0 +1,97 @@
+package supervisor
+
+import (
+	"os"
+	"os/exec"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lnmp-init/lnmp-init/signals"
+)
+
+// Process is a running child as the supervisor sees it.
+type Process interface {
+	Pid() int
+	// Signal signals the child's master process only.
+	Signal(sig unix.Signal) error
+	// SignalGroup signals the child's whole process group: the master, its
+	// workers, and what they started, even after the master has died.
+	// Signal 0 reports whether any of them is left.
+	SignalGroup(sig unix.Signal) error
+}
+
+// Launcher starts children. A started child's exit is sent on exits.
+type Launcher interface {
+	Launch(spec *Spec, exits chan<- signals.Exit) (Process, error)
+}
+
+// Host is what the supervisor asks of the system besides its own children.
+type Host interface {
+	// HasChildren reports whether any process is left below lnmp-init.
+	HasChildren() bool
+	// SignalAll signals every process below lnmp-init and returns how many
+	// it reached.
+	SignalAll(sig unix.Signal) int
+}
+
+// Observer is told of lifecycle events, for metrics. It is called from the
+// supervisor's goroutine and must not block.
+type Observer interface {
+	ChildStarted(name string)
+	ChildExited(name string, e signals.Exit)
+	ChildRestarted(name, reason string)
+	PhaseDone(phase string, d time.Duration)
+	Escalated(sig unix.Signal)
+	OrphanReaped()
+}
+
+// NopObserver ignores every event.
+type NopObserver struct{}
+
+func (NopObserver) ChildStarted(string)              {}
+func (NopObserver) ChildExited(string, signals.Exit) {}
+func (NopObserver) ChildRestarted(string, string)    {}
+func (NopObserver) PhaseDone(string, time.Duration)  {}
+func (NopObserver) Escalated(unix.Signal)            {}
+func (NopObserver) OrphanReaped()                    {}
+
+// ReaperLauncher starts children through a signals.Reaper, each in its own
+// process group, writing straight to lnmp-init's stdout and stderr.
+type ReaperLauncher struct {
+	Reaper *signals.Reaper
+}
+
+// Launch starts spec's program.
+func (l ReaperLauncher) Launch(spec *Spec, exits chan<- signals.Exit) (Process, error) {
+	cmd := exec.Command(spec.Path, spec.Args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	// Its own process group lets lnmp-init signal the workers a master left
+	// behind, and keeps a terminal's Ctrl-C from reaching the children
+	// before lnmp-init has chosen the stop order.
+	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
+	if err := l.Reaper.Start(cmd, exits); err != nil {
+		return nil, err
+	}
+	return osProcess{cmd.Process}, nil
+}
+
+// osProcess signals through os.Process, which uses a pidfd on Linux: a
+// signal to a master that was already reaped fails instead of reaching a
+// new process that reused its pid.
+type osProcess struct{ p *os.Process }
+
+func (o osProcess) Pid() int { return o.p.Pid }
+
+func (o osProcess) Signal(sig unix.Signal) error { return o.p.Signal(sig) }
+
+func (o osProcess) SignalGroup(sig unix.Signal) error { return unix.Kill(-o.p.Pid, sig) }
+
+// OSHost is the real Host.
+type OSHost struct{}
+
+// HasChildren reports whether any child process is left.
+func (OSHost) HasChildren() bool { return signals.HasChildren() }
+
+// SignalAll signals every descendant of lnmp-init.
+func (OSHost) SignalAll(sig unix.Signal) int { return signals.SignalDescendants(sig) }

@@ -1,0 +1,220 @@
+package supervisor
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/lnmp-init/lnmp-init/signals"
+)
+
+// child is one supervised program and what the supervisor knows of it.
+type child struct {
+	spec      *Spec
+	proc      Process // nil while not running
+	gen       int     // counts launches, so stale readiness results are ignored
+	ready     bool
+	launched  time.Time
+	readyBy   time.Time
+	cancel    context.CancelFunc // ends the readiness wait
+	restartAt time.Time          // zero: no restart pending
+	crashes   []time.Time        // within the crash window
+	restarts  int
+	leftover  Process // the crashed process, whose workers must be gone before a restart
+}
+
+type readyResult struct {
+	idx, gen int
+	err      error
+}
+
+func (s *Supervisor) logChild(c *child) *zap.Logger {
+	return s.log.With(zap.String("child", c.spec.Name))
+}
+
+// startNext launches the next child of the start order.
+func (s *Supervisor) startNext() {
+	c := s.children[s.started]
+	s.started++
+	s.launch(c)
+}
+
+// launch starts c and, when it has a readiness check, waits for it in a
+// goroutine that reports back on readyc.
+func (s *Supervisor) launch(c *child) {
+	p, err := s.deps.Launcher.Launch(c.spec, s.exits)
+	if err != nil {
+		s.logChild(c).Error("child failed to start", zap.Error(err))
+		s.fail(127, c.spec.Name+" failed to start: "+err.Error())
+		return
+	}
+	now := s.now()
+	c.proc, c.gen, c.ready, c.launched = p, c.gen+1, false, now
+	c.readyBy = now.Add(s.cfg.StartTimeout)
+	s.logChild(c).Info("child started", zap.Int("pid", p.Pid()))
+	s.deps.Observer.ChildStarted(c.spec.Name)
+	if c.spec.Ready == nil {
+		s.markReady(c)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	idx, gen, ready := s.indexOf(c), c.gen, c.spec.Ready
+	go func() {
+		err := ready(ctx)
+		select {
+		case s.readyc <- readyResult{idx, gen, err}:
+		case <-s.quit:
+		}
+	}()
+}
+
+func (s *Supervisor) indexOf(c *child) int {
+	for i, x := range s.children {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *Supervisor) onReady(r readyResult) {
+	c := s.children[r.idx]
+	if r.gen != c.gen || c.proc == nil || c.ready || r.err != nil {
+		return
+	}
+	s.markReady(c)
+}
+
+// markReady records that c serves, and moves the start sequence on.
+func (s *Supervisor) markReady(c *child) {
+	c.ready, c.readyBy = true, time.Time{}
+	if c.cancel != nil {
+		c.cancel()
+		c.cancel = nil
+	}
+	now := s.now()
+	s.logChild(c).Info("child ready", zap.Int("pid", c.proc.Pid()), zap.Duration("after", now.Sub(c.launched)))
+	switch s.phase {
+	case starting:
+		if s.started < len(s.children) {
+			s.startNext()
+			return
+		}
+		s.phase = running
+		s.log.Info("ready: every child serves", zap.Duration("startup", now.Sub(s.startedAt)))
+	case running:
+		if len(c.crashes) > 0 {
+			s.logChild(c).Info("child recovered", zap.Duration("since_crash", now.Sub(c.crashes[len(c.crashes)-1])))
+		}
+	}
+}
+
+// onReadyTimeout handles a child that did not become ready in time.
+func (s *Supervisor) onReadyTimeout(c *child) {
+	c.readyBy = time.Time{}
+	s.logChild(c).Error("child not ready within the start timeout", zap.Duration("start_timeout", s.cfg.StartTimeout))
+	if s.phase == starting {
+		s.fail(1, c.spec.Name+" did not become ready within the start timeout")
+		return
+	}
+	// A restart that hangs counts as a crash: kill it, and its exit is
+	// handled as one.
+	_ = c.proc.SignalGroup(unix.SIGKILL)
+}
+
+// onExit handles the exit of one of the supervisor's own children.
+func (s *Supervisor) onExit(e signals.Exit) {
+	var c *child
+	for _, x := range s.children {
+		if x.proc != nil && x.proc.Pid() == e.Pid {
+			c = x
+		}
+	}
+	if c == nil {
+		return // a process the supervisor already gave up on
+	}
+	proc := c.proc
+	c.proc, c.ready = nil, false
+	if c.cancel != nil {
+		c.cancel()
+		c.cancel = nil
+	}
+	expected := s.phase >= stopping
+	s.logChild(c).Info("child exited", zap.Int("pid", e.Pid), zap.Int("code", e.Code()),
+		zap.String("how", e.String()), zap.Bool("expected", expected))
+	s.deps.Observer.ChildExited(c.spec.Name, e)
+	// Once a stop has begun, a child that does not end cleanly decides the
+	// exit code; before that, a crash is restarted and forgotten.
+	if s.phase >= draining && e.Code() != 0 && s.code == 0 {
+		s.code = e.Code()
+	}
+	switch s.phase {
+	case starting:
+		s.fail(e.Code(), c.spec.Name+" exited during start: "+e.String())
+	case running:
+		s.onCrash(c, proc, e)
+	case stopping:
+		if c == s.children[s.stopIdx] {
+			s.childStopped(c)
+		}
+	case reaping:
+		if !s.deps.Host.HasChildren() {
+			s.finish()
+		}
+	}
+}
+
+// onCrash restarts c, or gives up when it has crashed too often.
+func (s *Supervisor) onCrash(c *child, proc Process, e signals.Exit) {
+	now := s.now()
+	kept := c.crashes[:0]
+	for _, t := range c.crashes {
+		if now.Sub(t) < s.cfg.CrashWindow {
+			kept = append(kept, t)
+		}
+	}
+	c.crashes = append(kept, now)
+	// Workers the master left behind still hold its listening socket; a
+	// new master could not bind until they are gone.
+	_ = proc.SignalGroup(unix.SIGKILL)
+	c.leftover = proc
+	if len(c.crashes) >= s.cfg.CrashLimit {
+		s.logChild(c).Error("crash limit reached; stopping", zap.Int("crashes", len(c.crashes)),
+			zap.Duration("window", s.cfg.CrashWindow))
+		s.fail(e.Code(), c.spec.Name+" crashed too often: "+e.String())
+		return
+	}
+	delay := restartDelay(len(c.crashes))
+	c.restartAt = now.Add(delay)
+	s.logChild(c).Warn("child crashed; restarting", zap.Duration("in", delay), zap.Int("crashes_in_window", len(c.crashes)))
+	s.deps.Observer.ChildRestarted(c.spec.Name, "crash")
+}
+
+// restart launches c again once its crashed predecessor's processes are gone.
+func (s *Supervisor) restart(c *child) {
+	now := s.now()
+	if c.leftover != nil && c.leftover.SignalGroup(0) == nil && now.Sub(c.crashes[len(c.crashes)-1]) < Reserve {
+		c.restartAt = now.Add(restartPoll)
+		return
+	}
+	c.leftover, c.restartAt = nil, time.Time{}
+	c.restarts++
+	s.logChild(c).Info("restarting child", zap.Int("restart", c.restarts))
+	s.launch(c)
+}
+
+// fail records why lnmp-init gives up and stops what is left, without a
+// drain delay: the container is failing and should be restarted.
+func (s *Supervisor) fail(code int, reason string) {
+	if code == 0 {
+		code = 1
+	}
+	if s.phase >= draining {
+		return
+	}
+	s.code = code
+	s.requestStop(reason, false)
+}

@@ -1,0 +1,47 @@
+package supervisor
+
+// Status is a snapshot of the supervisor, safe to read from any goroutine.
+type Status struct {
+	// Phase is one of starting, running, draining, stopping, reaping, done.
+	Phase string
+	// Ready is true while every child serves and no stop has begun: what
+	// a readiness probe should report.
+	Ready bool
+	// Draining is true from the stop request until the end.
+	Draining bool
+	// Live is false once the supervisor has given up on a child (start
+	// failure or crash limit) or has finished.
+	Live     bool
+	Children []ChildStatus
+}
+
+// ChildStatus is one child's part of a Status.
+type ChildStatus struct {
+	Name     string
+	Pid      int // 0 when not running
+	Running  bool
+	Ready    bool
+	Restarts int
+}
+
+// Status returns the latest snapshot.
+func (s *Supervisor) Status() *Status { return s.status.Load() }
+
+// publish stores a new snapshot; only Run's goroutine calls it.
+func (s *Supervisor) publish() {
+	st := &Status{
+		Phase:    s.phase.String(),
+		Ready:    s.phase == running,
+		Draining: s.phase >= draining,
+		Live:     s.phase != done && (s.requested || s.phase < draining),
+	}
+	for _, c := range s.children {
+		cs := ChildStatus{Name: c.spec.Name, Running: c.proc != nil, Ready: c.ready, Restarts: c.restarts}
+		if c.proc != nil {
+			cs.Pid = c.proc.Pid()
+		}
+		st.Ready = st.Ready && c.ready
+		st.Children = append(st.Children, cs)
+	}
+	s.status.Store(st)
+}

@@ -1,0 +1,181 @@
+package supervisor
+
+import (
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// requestStop begins the stop: not ready from now on, no more restarts, a
+// drain delay when asked for and something serves, then the children one by
+// one from the front.
+func (s *Supervisor) requestStop(reason string, drain bool) {
+	if s.phase >= draining {
+		return
+	}
+	now := s.now()
+	wasRunning := s.phase == running
+	s.requested = s.code == 0
+	s.reason = reason
+	s.stopStart, s.phaseStart = now, now
+	s.stopDeadline = now.Add(s.cfg.StopTimeout)
+	for _, c := range s.children {
+		c.restartAt, c.leftover = time.Time{}, nil
+		if c.cancel != nil {
+			c.cancel()
+			c.cancel = nil
+		}
+	}
+	s.log.Info("stopping", zap.String("reason", reason), zap.Bool("drain", drain && wasRunning),
+		zap.Duration("drain_delay", s.cfg.DrainDelay), zap.Duration("stop_timeout", s.cfg.StopTimeout))
+	s.stopIdx = len(s.children) - 1
+	if drain && wasRunning && s.cfg.DrainDelay > 0 {
+		s.phase = draining
+		s.drainUntil = minTime(now.Add(s.cfg.DrainDelay), s.stopDeadline.Add(-Reserve))
+		return
+	}
+	s.stopNext()
+}
+
+// stopNext sends the stop signal to the next running child, from the back of
+// the start order, or moves on to reaping when none is left.
+func (s *Supervisor) stopNext() {
+	now := s.now()
+	s.step, s.phaseStart = graceful, now
+	for ; s.stopIdx >= 0; s.stopIdx-- {
+		c := s.children[s.stopIdx]
+		if c.proc == nil {
+			continue
+		}
+		s.phase = stopping
+		s.phaseDeadline = s.stopBound(s.stopIdx, now)
+		sig := c.spec.StopSignal
+		s.logChild(c).Info("stopping child", zap.Int("pid", c.proc.Pid()), zap.String("signal", unix.SignalName(sig)),
+			zap.Duration("bound", s.phaseDeadline.Sub(now)))
+		if err := c.proc.Signal(sig); err != nil {
+			s.logChild(c).Warn("stop signal failed", zap.Error(err))
+		}
+		return
+	}
+	// The last phase keeps the deadline of the child stopped before it: php-fpm's
+	// workers outlive its master only within its own bound.
+	if s.phase != stopping {
+		s.phaseDeadline = s.stopDeadline.Add(-Reserve)
+	}
+	s.phase = reaping
+	if !s.deps.Host.HasChildren() {
+		s.finish()
+		return
+	}
+	s.log.Info("waiting for leftover processes", zap.Duration("bound", s.phaseDeadline.Sub(now)))
+}
+
+// stopBound is the deadline for child i's graceful stop: its own bound,
+// while keeping the bounds of the children still to stop after it. When
+// those do not fit, it still gets a quarter of what is left rather than
+// none: nginx finishing its requests is what lets php-fpm finish too.
+func (s *Supervisor) stopBound(i int, now time.Time) time.Time {
+	limit := s.stopDeadline.Add(-Reserve)
+	d := limit
+	for j := i - 1; j >= 0; j-- {
+		d = d.Add(-s.children[j].spec.StopBound)
+	}
+	d = maxTime(d, now.Add(limit.Sub(now)/4))
+	if b := s.children[i].spec.StopBound; b > 0 {
+		d = minTime(d, now.Add(b))
+	}
+	return maxTime(minTime(d, limit), now)
+}
+
+// childStopped records the end of child c's stop phase and moves on.
+func (s *Supervisor) childStopped(c *child) {
+	d := s.now().Sub(s.phaseStart)
+	s.logChild(c).Info("child stopped", zap.Duration("duration", d), zap.Bool("escalated", s.step > graceful))
+	s.deps.Observer.PhaseDone(c.spec.Name, d)
+	s.stopIdx--
+	s.stopNext()
+}
+
+// escalate moves the current stop phase one step up the ladder when its
+// deadline has passed: SIGTERM, then SIGKILL, then giving up on it.
+func (s *Supervisor) escalate() {
+	now := s.now()
+	switch s.step {
+	case graceful:
+		s.step, s.phaseDeadline = termSent, now.Add(termGrace)
+		s.signalPhase(unix.SIGTERM)
+	case termSent:
+		s.step, s.phaseDeadline = killSent, now.Add(killWait)
+		s.signalPhase(unix.SIGKILL)
+	case killSent:
+		s.log.Error("processes survived SIGKILL; giving up on them", zap.String("phase", s.phase.String()))
+		if s.phase == stopping {
+			// Forget the child: its exit, if it ever comes, changes nothing.
+			s.children[s.stopIdx].proc = nil
+			s.stopIdx--
+			s.stopNext()
+			return
+		}
+		s.finish()
+	}
+}
+
+// signalPhase sends sig to what the current phase waits for: the child
+// being stopped and its group, or, when reaping, everything left.
+func (s *Supervisor) signalPhase(sig unix.Signal) {
+	if sig > s.escalated {
+		s.escalated = sig
+	}
+	s.deps.Observer.Escalated(sig)
+	if s.phase == stopping {
+		c := s.children[s.stopIdx]
+		s.logChild(c).Warn("stop deadline passed; escalating", zap.String("signal", unix.SignalName(sig)))
+		_ = c.proc.SignalGroup(sig)
+		return
+	}
+	n := s.deps.Host.SignalAll(sig)
+	s.log.Warn("stop deadline passed; escalating", zap.String("signal", unix.SignalName(sig)), zap.Int("processes", n))
+}
+
+// hurry answers a second stop signal: skip every wait left and escalate
+// everything at once, one step further for each further signal.
+func (s *Supervisor) hurry() {
+	if s.phase == done {
+		return
+	}
+	next := termSent
+	if s.step >= termSent {
+		next = killSent
+	}
+	s.phase, s.step = reaping, next-1
+	s.escalate()
+}
+
+// finish ends Run.
+func (s *Supervisor) finish() {
+	now := s.now()
+	if s.phase == reaping && !s.phaseStart.IsZero() {
+		s.deps.Observer.PhaseDone("leftovers", now.Sub(s.phaseStart))
+	}
+	if s.code == 0 && s.escalated != 0 {
+		s.code = 128 + int(s.escalated)
+	}
+	s.phase = done
+	s.log.Info("stopped", zap.Int("exit_code", s.code), zap.String("reason", s.reason),
+		zap.Duration("stop_duration", now.Sub(s.stopStart)))
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
