@@ -246,4 +246,3 @@ func equalSignals(a, b []unix.Signal) bool {
 	}
 	return true
 }
-
