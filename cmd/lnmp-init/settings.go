@@ -1,0 +1,161 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/lnmp-init/lnmp-init/supervisor"
+)
+
+// envPrefix is the prefix of every environment variable lnmp-init reads.
+const envPrefix = "LNMP"
+
+// settings is everything an operator can set. Each field is a flag and an
+// environment variable; the variable's name is the flag's, upper-cased with
+// '_' for '-' and LNMP_ in front (envName), and flags win.
+type settings struct {
+	PhpFpmBin    string        `envconfig:"PHP_FPM_BIN"`
+	PhpFpmConfig string        `envconfig:"PHP_FPM_CONFIG"`
+	NginxBin     string        `envconfig:"NGINX_BIN"`
+	NginxConfig  string        `envconfig:"NGINX_CONFIG"`
+	DrainDelay   time.Duration `envconfig:"DRAIN_DELAY" default:"5s"`
+	StopTimeout  time.Duration `envconfig:"STOP_TIMEOUT" default:"25s"`
+	StartTimeout time.Duration `envconfig:"START_TIMEOUT" default:"30s"`
+	CrashLimit   int           `envconfig:"CRASH_LIMIT" default:"5"`
+	CrashWindow  time.Duration `envconfig:"CRASH_WINDOW" default:"60s"`
+	LogFormat    string        `envconfig:"LOG_FORMAT" default:"json"`
+	LogLevel     string        `envconfig:"LOG_LEVEL" default:"info"`
+}
+
+// bind registers every setting as a flag, with the current values (defaults
+// and environment) as the flags' defaults.
+func (s *settings) bind(fs *flag.FlagSet) {
+	fs.StringVar(&s.PhpFpmBin, "php-fpm-bin", s.PhpFpmBin, "php-fpm binary; empty: php-fpm, php-fpm8.x or php-fpm8x on PATH or in the sbin directories")
+	fs.StringVar(&s.PhpFpmConfig, "php-fpm-config", s.PhpFpmConfig, "php-fpm config; empty: the binary's distribution default (/usr/local/etc/php-fpm.conf, /etc/php/8.x/fpm/php-fpm.conf, /etc/php8x/php-fpm.conf)")
+	fs.StringVar(&s.NginxBin, "nginx-bin", s.NginxBin, "nginx binary; empty: nginx on PATH or in the sbin directories")
+	fs.StringVar(&s.NginxConfig, "nginx-config", s.NginxConfig, "nginx config; empty: /etc/nginx/nginx.conf")
+	fs.DurationVar(&s.DrainDelay, "drain-delay", s.DrainDelay, "after SIGTERM, keep serving this long before stopping nginx, while load balancers still send traffic")
+	fs.DurationVar(&s.StopTimeout, "stop-timeout", s.StopTimeout, "bound on the whole stop, drain delay included; keep it under the orchestrator's kill timeout (terminationGracePeriodSeconds)")
+	fs.DurationVar(&s.StartTimeout, "start-timeout", s.StartTimeout, "how long php-fpm and nginx may take to accept connections")
+	fs.IntVar(&s.CrashLimit, "crash-limit", s.CrashLimit, "this many crashes of one child within --crash-window make lnmp-init stop and exit non-zero")
+	fs.DurationVar(&s.CrashWindow, "crash-window", s.CrashWindow, "the window --crash-limit counts crashes in")
+	fs.StringVar(&s.LogFormat, "log-format", s.LogFormat, "json or console")
+	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info, warn or error")
+}
+
+// usageError is bad input from the operator: exit code 2, one line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func settingError(flagName, format string, args ...any) error {
+	return &usageError{fmt.Sprintf("--%s (%s): %s", flagName, envName(flagName), fmt.Sprintf(format, args...))}
+}
+
+// envName is the environment variable that goes with a flag.
+func envName(flagName string) string {
+	return envPrefix + "_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// flagName is the flag that goes with an environment variable.
+func flagName(env string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(env, envPrefix+"_"), "_", "-"))
+}
+
+// parseSettings reads the environment, then the flags. errHelp means the
+// operator asked for --help, which has been written to out.
+func parseSettings(name string, args []string, out io.Writer) (*settings, []string, error) {
+	s := &settings{}
+	if err := envconfig.Process(envPrefix, s); err != nil {
+		var pe *envconfig.ParseError
+		if errors.As(err, &pe) {
+			return nil, nil, settingError(flagName(pe.KeyName), "invalid value %q: %v", pe.Value, unwrapParse(pe.Err))
+		}
+		return nil, nil, &usageError{err.Error()}
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	s.bind(fs)
+	fs.Usage = func() {} // --help is answered below; errors get one line, not the usage text
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(out, fs)
+			return nil, nil, err
+		}
+		// The flag package's own wording; reworded to name the env var too.
+		flagValueError := regexp.MustCompile(`^invalid value "(.*)" for flag -([a-z0-9-]+): (.*)$`)
+		if m := flagValueError.FindStringSubmatch(err.Error()); m != nil {
+			return nil, nil, settingError(m[2], "invalid value %q: %s", m[1], m[3])
+		}
+		if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+			return nil, nil, &usageError{"unknown flag --" + name + "; see lnmp-init --help"}
+		}
+		return nil, nil, &usageError{err.Error() + "; see lnmp-init --help"}
+	}
+	return s, fs.Args(), s.validate()
+}
+
+// unwrapParse shortens strconv's and time's errors to their reason.
+func unwrapParse(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		return msg[i+2:]
+	}
+	return msg
+}
+
+// validate checks the values that need no file system.
+func (s *settings) validate() error {
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+		min  time.Duration
+	}{
+		{"drain-delay", s.DrainDelay, 0},
+		{"stop-timeout", s.StopTimeout, supervisor.Reserve + time.Second},
+		{"start-timeout", s.StartTimeout, time.Millisecond},
+		{"crash-window", s.CrashWindow, time.Millisecond},
+	} {
+		if d.v < d.min {
+			return settingError(d.flag, "must be >= %v, got %v", d.min, d.v)
+		}
+	}
+	if s.CrashLimit < 1 {
+		return settingError("crash-limit", "must be >= 1, got %d", s.CrashLimit)
+	}
+	if s.LogFormat != "json" && s.LogFormat != "console" {
+		return settingError("log-format", "must be json or console, got %q", s.LogFormat)
+	}
+	switch s.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return settingError("log-level", "must be debug, info, warn or error, got %q", s.LogLevel)
+	}
+	return nil
+}
+
+// usage writes --help: every flag with its environment variable.
+func usage(out io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(out, `lnmp-init: PID 1 for nginx + php-fpm containers.
+
+Usage:
+  lnmp-init [flags]        run php-fpm and nginx, drain on SIGTERM
+  lnmp-init version        print the version
+
+Flags (each can also be set by its environment variable; a flag wins):
+`)
+	fs.VisitAll(func(f *flag.Flag) {
+		def := f.DefValue
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(out, "  --%s  (%s, now %s)\n      %s\n", f.Name, envName(f.Name), def, f.Usage)
+	})
+}
