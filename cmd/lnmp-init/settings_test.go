@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestEveryFlagHasItsEnvVar checks the naming rule both ways: each flag's
+// env var is a field's envconfig tag, and each tagged field has a flag.
+func TestEveryFlagHasItsEnvVar(t *testing.T) {
+	tags := map[string]bool{}
+	rt := reflect.TypeOf(settings{})
+	for i := range rt.NumField() {
+		tags[envPrefix+"_"+rt.Field(i).Tag.Get("envconfig")] = true
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	(&settings{}).bind(fs)
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		n++
+		if !tags[envName(f.Name)] {
+			t.Errorf("flag --%s: no field is tagged %s", f.Name, envName(f.Name))
+		}
+		if flagName(envName(f.Name)) != f.Name {
+			t.Errorf("flag --%s does not round-trip through %s", f.Name, envName(f.Name))
+		}
+	})
+	if n != len(tags) {
+		t.Errorf("%d flags for %d tagged fields", n, len(tags))
+	}
+}
+
+func TestFlagsWinOverEnv(t *testing.T) {
+	t.Setenv("LNMP_DRAIN_DELAY", "7s")
+	t.Setenv("LNMP_CRASH_LIMIT", "9")
+	s, _, err := parseSettings("t", []string{"--drain-delay=3s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.DrainDelay.String() != "3s" || s.CrashLimit != 9 {
+		t.Fatalf("drain delay %v (want the flag's 3s), crash limit %d (want the env's 9)", s.DrainDelay, s.CrashLimit)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	s, _, err := parseSettings("t", nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.DrainDelay.String() != "5s" || s.StopTimeout.String() != "25s" || s.CrashLimit != 5 || s.LogFormat != "json" {
+		t.Fatalf("defaults %+v", s)
+	}
+}
+
+// TestBadInput: each mistake exits 2 with one line that names the flag and
+// its env var.
+func TestBadInput(t *testing.T) {
+	pool := filepath.Join(t.TempDir(), "php-fpm.conf")
+	if err := os.WriteFile(pool, []byte("[www]\nlisten = 127.0.0.1:9\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		env  [2]string
+		want string
+	}{
+		{args: []string{"--drain-delay=-1s"}, want: "--drain-delay (LNMP_DRAIN_DELAY): must be >= 0s, got -1s"},
+		{args: []string{"--drain-delay=soon"}, want: `--drain-delay (LNMP_DRAIN_DELAY): invalid value "soon"`},
+		{env: [2]string{"LNMP_STOP_TIMEOUT", "abc"}, want: `--stop-timeout (LNMP_STOP_TIMEOUT): invalid value "abc"`},
+		{env: [2]string{"LNMP_CRASH_LIMIT", "many"}, want: `--crash-limit (LNMP_CRASH_LIMIT): invalid value "many"`},
+		{args: []string{"--stop-timeout=1s"}, want: "--stop-timeout (LNMP_STOP_TIMEOUT): must be >= 3s"},
+		{args: []string{"--crash-limit=0"}, want: "--crash-limit (LNMP_CRASH_LIMIT): must be >= 1"},
+		{args: []string{"--log-format=xml"}, want: "--log-format (LNMP_LOG_FORMAT): must be json or console"},
+		{args: []string{"--log-level=loud"}, want: "--log-level (LNMP_LOG_LEVEL): must be"},
+		{args: []string{"--bogus"}, want: "unknown flag --bogus; see lnmp-init --help"},
+		{args: []string{"extra"}, want: `unexpected argument "extra"`},
+		{args: []string{"--php-fpm-bin=/nonexistent/php-fpm"}, want: "--php-fpm-bin (LNMP_PHP_FPM_BIN): "},
+		{args: []string{"--nginx-bin=/nonexistent/nginx"}, want: "--nginx-bin (LNMP_NGINX_BIN): "},
+		{args: []string{"--php-fpm-bin=/bin/true", "--php-fpm-config=/nonexistent.conf"}, want: "--php-fpm-config (LNMP_PHP_FPM_CONFIG): "},
+		{args: []string{"--php-fpm-bin=/bin/true", "--nginx-bin=/bin/true", "--php-fpm-config=" + pool, "--nginx-config=/nonexistent.conf"}, want: "--nginx-config (LNMP_NGINX_CONFIG): "},
+	} {
+		t.Run(strings.Join(tc.args, " ")+tc.env[0], func(t *testing.T) {
+			if tc.env[0] != "" {
+				t.Setenv(tc.env[0], tc.env[1])
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(tc.args, &stdout, &stderr)
+			if code != 2 {
+				t.Errorf("exit code %d, want 2", code)
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Errorf("stderr %q, want one line containing %q", stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+func TestHelpListsEveryEnvVar(t *testing.T) {
+	var out bytes.Buffer
+	_, _, err := parseSettings("t", []string{"--help"}, &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err %v, want flag.ErrHelp", err)
+	}
+	for _, env := range []string{"LNMP_PHP_FPM_BIN", "LNMP_PHP_FPM_CONFIG", "LNMP_NGINX_BIN", "LNMP_NGINX_CONFIG", "LNMP_DRAIN_DELAY", "LNMP_STOP_TIMEOUT"} {
+		if !strings.Contains(out.String(), env) {
+			t.Errorf("--help does not mention %s", env)
+		}
+	}
+	if code := run([]string{"--help"}, io.Discard, io.Discard); code != 0 {
+		t.Errorf("--help exits %d, want 0", code)
+	}
+}
