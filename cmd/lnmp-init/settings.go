@@ -127,6 +127,10 @@ func (s *settings) validate() error {
 			return settingError(d.flag, "must be >= %v, got %v", d.min, d.v)
 		}
 	}
+	if room := s.StopTimeout - supervisor.Reserve; s.DrainDelay >= room {
+		return settingError("drain-delay", "%v leaves no time to stop within --stop-timeout (%s) %v, of which %v is kept for SIGTERM and SIGKILL",
+			s.DrainDelay, envName("stop-timeout"), s.StopTimeout, supervisor.Reserve)
+	}
 	if s.CrashLimit < 1 {
 		return settingError("crash-limit", "must be >= 1, got %d", s.CrashLimit)
 	}

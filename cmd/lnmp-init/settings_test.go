@@ -76,6 +76,7 @@ func TestBadInput(t *testing.T) {
 		{env: [2]string{"LNMP_STOP_TIMEOUT", "abc"}, want: `--stop-timeout (LNMP_STOP_TIMEOUT): invalid value "abc"`},
 		{env: [2]string{"LNMP_CRASH_LIMIT", "many"}, want: `--crash-limit (LNMP_CRASH_LIMIT): invalid value "many"`},
 		{args: []string{"--stop-timeout=1s"}, want: "--stop-timeout (LNMP_STOP_TIMEOUT): must be >= 3s"},
+		{args: []string{"--drain-delay=30s"}, want: "--drain-delay (LNMP_DRAIN_DELAY): 30s leaves no time to stop within --stop-timeout (LNMP_STOP_TIMEOUT) 25s"},
 		{args: []string{"--crash-limit=0"}, want: "--crash-limit (LNMP_CRASH_LIMIT): must be >= 1"},
 		{args: []string{"--log-format=xml"}, want: "--log-format (LNMP_LOG_FORMAT): must be json or console"},
 		{args: []string{"--log-level=loud"}, want: "--log-level (LNMP_LOG_LEVEL): must be"},

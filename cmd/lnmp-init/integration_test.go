@@ -1,0 +1,300 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
+)
+
+// Generous bounds: these tests assert behaviour, and make bench measures.
+const (
+	upWithin   = 20 * time.Second
+	exitWithin = 30 * time.Second
+)
+
+// startInit runs lnmp-init as PID 1 of a new PID namespace on sb's configs.
+func startInit(t *testing.T, sb *lnmptest.Sandbox, opt lnmptest.RunOptions, args ...string) *lnmptest.Init {
+	t.Helper()
+	args = append([]string{"--php-fpm-config=" + sb.FpmConf(), "--nginx-config=" + sb.NginxConf(), "--log-format=console"}, args...)
+	opt.Env = append(opt.Env, testMainEnv+"=1")
+	return lnmptest.StartTestInit(t, os.Args[0], args, opt)
+}
+
+func waitServing(t *testing.T, sb *lnmptest.Sandbox) {
+	t.Helper()
+	if err := lnmptest.WaitHTTP(sb.URL("/index.php"), 200, upWithin); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitExit(t *testing.T, in *lnmptest.Init) int {
+	t.Helper()
+	code, err := in.Wait(exitWithin)
+	if err != nil {
+		t.Fatalf("lnmp-init did not exit: %v", err)
+	}
+	return code
+}
+
+// TestDrainLosesNoRequest is the mission: slow PHP requests in flight at
+// SIGTERM and new requests during the drain delay all get 200, and lnmp-init
+// exits 0 soon after the last one, as root and as uid 33.
+func TestDrainLosesNoRequest(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	for _, uid := range []int{0, 33} {
+		t.Run(fmt.Sprintf("uid%d", uid), func(t *testing.T) {
+			sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+			in := startInit(t, sb, lnmptest.RunOptions{UID: uid}, "--drain-delay=2s")
+			waitServing(t, sb)
+			const inFlight = 8
+			slow := lnmptest.Fire(inFlight, sb.URL("/slow.php?ms=3000"), 30*time.Second)
+			if err := lnmptest.WaitUntil(10*time.Second, "slow requests in flight", func() bool {
+				n, err := sb.FpmBusy(time.Second)
+				return err == nil && n >= inFlight
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := in.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			// What a load balancer still sends after SIGTERM.
+			var late []lnmptest.Result
+			for range 16 {
+				late = append(late, lnmptest.Fetch(sb.URL("/index.php"), 10*time.Second))
+				time.Sleep(100 * time.Millisecond)
+			}
+			results := lnmptest.Collect(slow)
+			code := waitExit(t, in)
+			exited := time.Now()
+			for i, r := range append(results, late...) {
+				if r.Status != 200 || r.Err != nil {
+					t.Errorf("request %d: status %d, err %v, body %q", i, r.Status, r.Err, r.Body)
+				}
+			}
+			if code != 0 {
+				t.Errorf("exit code %d, want 0", code)
+			}
+			var last time.Time
+			for _, r := range results {
+				if r.End.After(last) {
+					last = r.End
+				}
+			}
+			if d := exited.Sub(last); d > 5*time.Second {
+				t.Errorf("exited %v after the last request finished", d)
+			}
+			if left := in.Descendants(); len(left) != 0 {
+				t.Errorf("processes left: %+v", left)
+			}
+		})
+	}
+}
+
+// TestOrphansAreReaped: PHP exec() leaves a background process whose shell
+// has exited; it is re-parented to lnmp-init and reaped when it ends.
+func TestOrphansAreReaped(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	in := startInit(t, sb, lnmptest.RunOptions{})
+	waitServing(t, sb)
+	for range 5 {
+		if st, body, err := lnmptest.Get(sb.URL("/orphan.php?s=0.3"), 10*time.Second); err != nil || st != 200 {
+			t.Fatalf("orphan.php: %d %q %v", st, body, err)
+		}
+	}
+	adopted := false
+	if err := lnmptest.WaitUntil(10*time.Second, "an orphaned sleep re-parented to lnmp-init", func() bool {
+		for _, p := range in.Descendants() {
+			adopted = adopted || (p.Comm == "sleep" && p.PPid == in.Pid())
+		}
+		return adopted
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lnmptest.WaitUntil(10*time.Second, "no sleep and no zombie left", func() bool {
+		for _, p := range in.Descendants() {
+			if p.State == "Z" || p.Comm == "sleep" {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		t.Fatalf("%v: %+v", err, in.Descendants())
+	}
+}
+
+// fpmProcs returns the php-fpm master and workers in the namespace.
+func fpmProcs(in *lnmptest.Init) []lnmptest.Proc {
+	var out []lnmptest.Proc
+	for _, p := range in.Descendants() {
+		if strings.HasPrefix(p.Comm, "php-fpm") && p.State != "Z" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// killFpm SIGKILLs php-fpm's master and every worker from outside.
+func killFpm(t *testing.T, in *lnmptest.Init) {
+	t.Helper()
+	procs := fpmProcs(in)
+	if len(procs) < 2 {
+		t.Fatalf("php-fpm processes: %+v", procs)
+	}
+	for _, p := range procs {
+		_ = syscall.Kill(p.Pid, syscall.SIGKILL)
+	}
+}
+
+func TestPhpFpmKilledComesBack(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	in := startInit(t, sb, lnmptest.RunOptions{})
+	waitServing(t, sb)
+	before := fpmProcs(in)
+	killFpm(t, in)
+	waitServing(t, sb)
+	after := fpmProcs(in)
+	for _, a := range after {
+		for _, b := range before {
+			if a.Pid == b.Pid {
+				t.Fatalf("php-fpm process %d survived SIGKILL", a.Pid)
+			}
+		}
+	}
+	if !strings.Contains(in.Output(), "restarting child") {
+		t.Error("no restart logged")
+	}
+	in.Signal(syscall.SIGINT)
+	if code := waitExit(t, in); code != 0 {
+		t.Errorf("exit code %d after a recovered crash and a clean stop, want 0", code)
+	}
+}
+
+// TestMasterKilledAloneFreesItsSocket: workers outlive a SIGKILLed master
+// and hold its port; lnmp-init must clear them so the new master can bind.
+func TestMasterKilledAloneFreesItsSocket(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	in := startInit(t, sb, lnmptest.RunOptions{})
+	waitServing(t, sb)
+	for _, p := range fpmProcs(in) {
+		if p.PPid == in.Pid() {
+			_ = syscall.Kill(p.Pid, syscall.SIGKILL)
+		}
+	}
+	if err := lnmptest.WaitUntil(upWithin, "a new php-fpm master", func() bool {
+		return strings.Count(in.Output(), "child ready\t{\"child\": \"php-fpm\"") >= 2
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, sb)
+}
+
+func TestCrashLimitExitsNonZero(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	in := startInit(t, sb, lnmptest.RunOptions{}, "--crash-limit=3", "--crash-window=1m")
+	waitServing(t, sb)
+	for range 2 {
+		killFpm(t, in)
+		waitServing(t, sb)
+	}
+	killFpm(t, in)
+	code := waitExit(t, in)
+	if code != 128+9 {
+		t.Errorf("exit code %d, want 137 (php-fpm's SIGKILL)", code)
+	}
+	if !strings.Contains(in.Output(), "crash limit reached") {
+		t.Error("crash limit not logged")
+	}
+}
+
+// TestBrokenConfigFailsStart: a config only the child can reject makes
+// lnmp-init exit non-zero, with the child's own error in the output.
+func TestBrokenConfigFailsStart(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	for _, tc := range []struct {
+		name, want string
+		breakIt    func(sb *lnmptest.Sandbox) error
+	}{
+		{"php-fpm", "invalid process manager", func(sb *lnmptest.Sandbox) error {
+			return sb.SetFpmD("zz-broken.conf", "[broken]\nlisten = 127.0.0.1:1\npm = nonsense\n")
+		}},
+		{"nginx", "unknown directive", func(sb *lnmptest.Sandbox) error {
+			return sb.SetConfD("zz-broken.conf", "no_such_directive on;\n")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+			if err := tc.breakIt(sb); err != nil {
+				t.Fatal(err)
+			}
+			in := startInit(t, sb, lnmptest.RunOptions{})
+			code := waitExit(t, in)
+			if code == 0 || code == 2 {
+				t.Errorf("exit code %d, want the child's failure", code)
+			}
+			if !strings.Contains(in.Output(), tc.want) {
+				t.Errorf("output lacks the child's error %q", tc.want)
+			}
+		})
+	}
+}
+
+// TestSecondSignalEscalates: a second SIGTERM skips the drain and the
+// graceful waits, and cuts a request that would run for a long time.
+func TestSecondSignalEscalates(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	in := startInit(t, sb, lnmptest.RunOptions{}, "--drain-delay=20s")
+	waitServing(t, sb)
+	slow := lnmptest.Fire(1, sb.URL("/slow.php?ms=20000"), 30*time.Second)
+	if err := lnmptest.WaitUntil(10*time.Second, "a slow request in flight", func() bool {
+		n, err := sb.FpmBusy(time.Second)
+		return err == nil && n >= 1
+	}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	in.Signal(syscall.SIGTERM)
+	if err := lnmptest.WaitUntil(10*time.Second, "draining", func() bool {
+		return strings.Contains(in.Output(), "stopping\t")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	in.Signal(syscall.SIGTERM)
+	code := waitExit(t, in)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("stop took %v after the second SIGTERM", d)
+	}
+	if code == 0 {
+		t.Error("exit code 0 after an escalated stop")
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { lnmptest.Collect(slow) })
+	wg.Wait()
+}
+
+// TestSIGINTSkipsTheDrain: Ctrl-C in docker run -it does not wait for load
+// balancers.
+func TestSIGINTSkipsTheDrain(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	in := startInit(t, sb, lnmptest.RunOptions{}, "--drain-delay=60s", "--stop-timeout=90s")
+	waitServing(t, sb)
+	start := time.Now()
+	in.Signal(syscall.SIGINT)
+	if code := waitExit(t, in); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("SIGINT stop took %v, as if it drained", d)
+	}
+}
