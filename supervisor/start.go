@@ -16,6 +16,7 @@ type child struct {
 	proc      Process // nil while not running
 	gen       int     // counts launches, so stale readiness results are ignored
 	ready     bool
+	wasReady  bool // became ready at least once: a later exit is a crash, not a failed start
 	launched  time.Time
 	readyBy   time.Time
 	cancel    context.CancelFunc // ends the readiness wait
@@ -90,7 +91,7 @@ func (s *Supervisor) onReady(r readyResult) {
 
 // markReady records that c serves, and moves the start sequence on.
 func (s *Supervisor) markReady(c *child) {
-	c.ready, c.readyBy = true, time.Time{}
+	c.ready, c.wasReady, c.readyBy = true, true, time.Time{}
 	if c.cancel != nil {
 		c.cancel()
 		c.cancel = nil
@@ -99,9 +100,14 @@ func (s *Supervisor) markReady(c *child) {
 	s.logChild(c).Info("child ready", zap.Int("pid", c.proc.Pid()), zap.Duration("after", now.Sub(c.launched)))
 	switch s.phase {
 	case starting:
-		if s.started < len(s.children) {
+		if s.indexOf(c) == s.started-1 && s.started < len(s.children) {
 			s.startNext()
 			return
+		}
+		for _, x := range s.children {
+			if !x.ready {
+				return // a child restarted during start; wait for the rest
+			}
 		}
 		s.phase = running
 		s.log.Info("ready: every child serves", zap.Duration("startup", now.Sub(s.startedAt)))
@@ -151,11 +157,17 @@ func (s *Supervisor) onExit(e signals.Exit) {
 	if s.phase >= draining && e.Code() != 0 && s.code == 0 {
 		s.code = e.Code()
 	}
-	switch s.phase {
-	case starting:
+	switch {
+	case s.phase == starting && !c.wasReady:
 		s.fail(e.Code(), c.spec.Name+" exited during start: "+e.String())
-	case running:
+	case s.phase <= running:
 		s.onCrash(c, proc, e)
+		return
+	}
+	// Stopping: workers a master left behind get the graceful stop too,
+	// rather than serving on with no master until the deadline.
+	_ = proc.SignalGroup(unix.SIGQUIT)
+	switch s.phase {
 	case stopping:
 		if c == s.children[s.stopIdx] {
 			s.childStopped(c)

@@ -66,7 +66,7 @@ func TestStopTimeline(t *testing.T) {
 	if h.s.code != 0 {
 		t.Fatalf("exit code %d, want 0", h.s.code)
 	}
-	h.wantGroupSignals("php-fpm")
+	h.wantGroupSignals("php-fpm", unix.SIGQUIT) // its leftover worker: graceful, never TERM or KILL
 	if len(h.h.all) != 0 {
 		t.Fatalf("escalated with %v on a clean stop", h.h.all)
 	}
@@ -346,4 +346,34 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// TestCrashAfterReadyDuringStartIsRestarted: php-fpm was ready and nginx
+// is still starting when php-fpm dies: that is a crash to restart, not a
+// failed start.
+func TestCrashAfterReadyDuringStartIsRestarted(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.ready("php-fpm")
+	h.exit("php-fpm", killedBy(unix.SIGKILL))
+	h.wantPhase(starting)
+	h.ready("nginx")
+	h.wantPhase(starting) // php-fpm is not back yet
+	h.advance(0)
+	if h.l.launches("php-fpm") != 2 || h.l.launches("nginx") != 1 {
+		t.Fatalf("launches: php-fpm %d, nginx %d; want a php-fpm restart only", h.l.launches("php-fpm"), h.l.launches("nginx"))
+	}
+	h.ready("php-fpm")
+	h.wantPhase(running)
+}
+
+// TestLeftoverWorkersGetQuitOnStop: when a master dies during a stop, its
+// workers are asked to finish too instead of being waited out.
+func TestLeftoverWorkersGetQuitOnStop(t *testing.T) {
+	h := runningHarness(t, testConfig())
+	h.h.set(true)
+	h.s.onSignal(unix.SIGINT)
+	h.exit("nginx", exitCode(0))
+	h.exit("php-fpm", killedBy(unix.SIGKILL))
+	h.wantGroupSignals("php-fpm", unix.SIGQUIT)
+	h.wantPhase(reaping)
 }

@@ -140,7 +140,8 @@ func fpmProcs(in *lnmptest.Init) []lnmptest.Proc {
 	return out
 }
 
-// killFpm SIGKILLs php-fpm's master and every worker from outside.
+// killFpm SIGKILLs php-fpm's master and every worker from outside, and
+// waits until they are gone: a dying worker can still answer a request.
 func killFpm(t *testing.T, in *lnmptest.Init) {
 	t.Helper()
 	procs := fpmProcs(in)
@@ -149,6 +150,16 @@ func killFpm(t *testing.T, in *lnmptest.Init) {
 	}
 	for _, p := range procs {
 		_ = syscall.Kill(p.Pid, syscall.SIGKILL)
+	}
+	if err := lnmptest.WaitUntil(10*time.Second, "killed php-fpm processes gone", func() bool {
+		for _, p := range procs {
+			if syscall.Kill(p.Pid, 0) == nil {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 
