@@ -57,15 +57,24 @@ func (NopObserver) Escalated(unix.Signal)            {}
 func (NopObserver) OrphanReaped()                    {}
 
 // ReaperLauncher starts children through a signals.Reaper, each in its own
-// process group, writing straight to lnmp-init's stdout and stderr.
+// process group.
 type ReaperLauncher struct {
 	Reaper *signals.Reaper
+	// Stdout and Stderr are what children write to; nil means lnmp-init's
+	// own.
+	Stdout, Stderr *os.File
 }
 
 // Launch starts spec's program.
 func (l ReaperLauncher) Launch(spec *Spec, exits chan<- signals.Exit) (Process, error) {
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if l.Stdout != nil {
+		cmd.Stdout = l.Stdout
+	}
+	if l.Stderr != nil {
+		cmd.Stderr = l.Stderr
+	}
 	// Its own process group lets lnmp-init signal the workers a master left
 	// behind, and keeps a terminal's Ctrl-C from reaching the children
 	// before lnmp-init has chosen the stop order.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -44,13 +43,22 @@ func waitExit(t *testing.T, in *lnmptest.Init) int {
 
 // TestDrainLosesNoRequest is the mission: slow PHP requests in flight at
 // SIGTERM and new requests during the drain delay all get 200, and lnmp-init
-// exits 0 soon after the last one, as root and as uid 33.
+// exits 0 soon after the last one: as root, as uid 33, and as uid 33 with
+// stdio pipes owned by root, as Docker and containerd hand them out (the
+// sandbox's php-fpm logs to /proc/self/fd/2, which then needs the relay).
 func TestDrainLosesNoRequest(t *testing.T) {
 	lnmptest.SkipUnlessRequirements(t)
-	for _, uid := range []int{0, 33} {
-		t.Run(fmt.Sprintf("uid%d", uid), func(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  lnmptest.RunOptions
+	}{
+		{"root", lnmptest.RunOptions{}},
+		{"uid33", lnmptest.RunOptions{UID: 33}},
+		{"uid33-root-stdio", lnmptest.RunOptions{UID: 33, RootStdio: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
-			in := startInit(t, sb, lnmptest.RunOptions{UID: uid}, "--drain-delay=2s")
+			in := startInit(t, sb, tc.opt, "--drain-delay=2s")
 			waitServing(t, sb)
 			const inFlight = 8
 			slow := lnmptest.Fire(inFlight, sb.URL("/slow.php?ms=3000"), 30*time.Second)
@@ -91,6 +99,10 @@ func TestDrainLosesNoRequest(t *testing.T) {
 			}
 			if left := in.Descendants(); len(left) != 0 {
 				t.Errorf("processes left: %+v", left)
+			}
+			// php-fpm's own last words reach the output, relayed or not.
+			if !strings.Contains(in.Output(), "exiting, bye-bye") {
+				t.Error("php-fpm's exit notice is missing from the output")
 			}
 		})
 	}

@@ -54,13 +54,22 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	logStack(log, set, st)
 
+	childOut, childErr, flush, err := childOutput()
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	defer flush()
+	if childOut != os.Stdout || childErr != os.Stderr {
+		log.Info("stdout or stderr cannot be reopened by the children (a pipe of another user); relaying their output")
+	}
+
 	reaper := signals.NewReaper(256)
 	ctx, cancel := context.WithCancel(context.Background())
 	reaped := make(chan struct{})
 	go func() { reaper.Loop(ctx, intake.Child); close(reaped) }()
 
 	sup := supervisor.New(supervisorConfig(set, st), supervisor.Deps{
-		Launcher: supervisor.ReaperLauncher{Reaper: reaper},
+		Launcher: supervisor.ReaperLauncher{Reaper: reaper, Stdout: childOut, Stderr: childErr},
 		Host:     supervisor.OSHost{},
 		Signals:  intake.Control,
 		Orphans:  reaper.Orphans(),
