@@ -9,10 +9,16 @@ import (
 // the test and register cleanups, so tests stay short and never leak a
 // namespace when they fail half-way.
 
-// SkipUnlessRequirements skips t with the reason Requirements gives.
+// SkipUnlessRequirements skips t with the reason Requirements gives. Under
+// LNMP_REQUIRE_INTEGRATION=1 (set by .ci/run, which installs everything) a
+// missing requirement fails the test instead: there, a skip would hide that
+// the real processes were never tested.
 func SkipUnlessRequirements(t testing.TB) {
 	t.Helper()
 	if err := Requirements(); err != nil {
+		if os.Getenv("LNMP_REQUIRE_INTEGRATION") == "1" {
+			t.Fatal(err)
+		}
 		t.Skip(err)
 	}
 }

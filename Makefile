@@ -1,0 +1,33 @@
+# lnmp-init. `make help` lists the targets.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: help build test lint deps bench demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+build: ## static binary in bin/lnmp-init
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/lnmp-init ./cmd/lnmp-init
+
+deps: ## install nginx and php-fpm when missing (root)
+	scripts/install-deps.sh
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: lint ## every test, with the race detector; integration tests need root
+	@scripts/install-deps.sh || echo "make test: nginx/php-fpm missing and not root; integration tests will skip"
+	$(GO) test -race -count=1 ./...
+
+bench: ## lnmp-init vs supervisord vs tini, each as PID 1 (root)
+	scripts/install-deps.sh --bench
+	$(GO) run ./bench -runs 3
+
+demo: ## serve examples/app on http://127.0.0.1:8080 under lnmp-init (root)
+	scripts/demo.sh
+
+clean:
+	rm -rf bin dist
