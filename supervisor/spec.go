@@ -27,7 +27,9 @@ type Spec struct {
 	// and php-fpm: SIGTERM makes both cut requests short).
 	StopSignal unix.Signal
 	// StopBound is how long the graceful stop may take before lnmp-init
-	// escalates. Zero means "as long as the stop deadline allows".
+	// escalates. The first child's (php-fpm's) bound is also the budget of
+	// the requests in flight when the stop begins (see stopBound). Zero
+	// means "as long as that budget and the stop deadline allow".
 	StopBound time.Duration
 	// ReloadSignal asks the child to re-read its config (SIGHUP for nginx,
 	// SIGUSR2 for php-fpm).
@@ -61,6 +63,8 @@ const (
 	killWait = time.Second
 	// Reserve is the part of StopTimeout kept for escalation.
 	Reserve = termGrace + killWait
+	// backGrace is the least the last child's graceful stop gets.
+	backGrace = time.Second
 	// restartPoll is how often a restart re-checks that the crashed child's
 	// leftover workers are gone (they hold its listening socket).
 	restartPoll = 10 * time.Millisecond

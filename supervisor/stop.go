@@ -30,6 +30,7 @@ func (s *Supervisor) requestStop(reason string, drain bool) {
 	s.log.Info("stopping", zap.String("reason", reason), zap.Bool("drain", drain && wasRunning),
 		zap.Duration("drain_delay", s.cfg.DrainDelay), zap.Duration("stop_timeout", s.cfg.StopTimeout))
 	s.stopIdx = len(s.children) - 1
+	s.requestDeadline = time.Time{}
 	if drain && wasRunning && s.cfg.DrainDelay > 0 {
 		s.phase = draining
 		s.drainUntil = minTime(now.Add(s.cfg.DrainDelay), s.stopDeadline.Add(-Reserve))
@@ -71,21 +72,32 @@ func (s *Supervisor) stopNext() {
 	s.log.Info("waiting for leftover processes", zap.Duration("bound", s.phaseDeadline.Sub(now)))
 }
 
-// stopBound is the deadline for child i's graceful stop: its own bound,
-// while keeping the bounds of the children still to stop after it. When
-// those do not fit, it still gets a quarter of what is left rather than
-// none: nginx finishing its requests is what lets php-fpm finish too.
+// stopBound is the deadline for child i's graceful stop, started now.
 func (s *Supervisor) stopBound(i int, now time.Time) time.Time {
-	limit := s.stopDeadline.Add(-Reserve)
-	d := limit
-	for j := i - 1; j >= 0; j-- {
-		d = d.Add(-s.children[j].spec.StopBound)
+	if s.requestDeadline.IsZero() {
+		s.requestDeadline = now.Add(s.cfg.Children[0].StopBound)
 	}
-	d = maxTime(d, now.Add(limit.Sub(now)/4))
-	if b := s.children[i].spec.StopBound; b > 0 {
+	return stopBound(s.cfg.Children, i, now, s.requestDeadline, s.stopDeadline)
+}
+
+// stopBound is the deadline for child i's graceful stop, started at now.
+//
+// The requests in flight when the first child (nginx) gets its stop signal
+// are the same requests the last one (php-fpm) runs, so they share one
+// budget: the last child's bound, counted from that first stop signal
+// (requestDeadline). A front child waits for them until then, or until its
+// own bound if shorter. The last child gets what is left of the budget, but
+// at least backGrace: once the front has finished its requests, the back
+// is idle and stops in milliseconds. Nothing runs past the stop deadline
+// less the escalation reserve. Plan uses the same arithmetic.
+func stopBound(children []Spec, i int, now, requestDeadline, stopDeadline time.Time) time.Time {
+	d := requestDeadline
+	if i == 0 {
+		d = maxTime(d, now.Add(backGrace))
+	} else if b := children[i].StopBound; b > 0 {
 		d = minTime(d, now.Add(b))
 	}
-	return maxTime(minTime(d, limit), now)
+	return maxTime(minTime(d, stopDeadline.Add(-Reserve)), now)
 }
 
 // childStopped records the end of child c's stop phase and moves on.

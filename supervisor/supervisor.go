@@ -81,6 +81,9 @@ type Supervisor struct {
 	drainUntil    time.Time
 	phaseDeadline time.Time
 	stopDeadline  time.Time
+	// requestDeadline is when the requests in flight at the first stop
+	// signal have used up their budget (see stopBound).
+	requestDeadline time.Time
 
 	code      int    // exit code decided by a failure, or by a child's exit
 	reason    string // why the supervisor stops

@@ -101,21 +101,34 @@ func TestPhpFpmEscalation(t *testing.T) {
 	}
 }
 
-// TestNginxBoundKeepsTimeForPhpFpm: with no bound of its own, nginx may use
-// the stop timeout less php-fpm's bound and the escalation reserve.
-func TestNginxBoundKeepsTimeForPhpFpm(t *testing.T) {
+// TestRequestsShareOneBudget: with no bound of its own, nginx waits for its
+// requests as long as php-fpm's bound allows, counted from its SIGQUIT;
+// php-fpm then gets the rest of that budget, and at least a second.
+func TestRequestsShareOneBudget(t *testing.T) {
 	h := runningHarness(t, testConfig())
 	h.s.onSignal(unix.SIGTERM)
-	h.advance(5 * time.Second) // drain; 35 s of the 40 s stop timeout left
-	nginxBudget := 40*time.Second - Reserve - 22*time.Second - 5*time.Second
-	h.advance(nginxBudget - time.Millisecond)
+	h.advance(5 * time.Second) // drain
+	h.wantSignals("nginx", unix.SIGQUIT)
+	h.advance(22*time.Second - time.Millisecond)
 	h.wantGroupSignals("nginx")
 	h.advance(time.Millisecond)
 	h.wantGroupSignals("nginx", unix.SIGTERM)
 	h.exit("nginx", exitCode(0))
 	h.wantSignals("php-fpm", unix.SIGQUIT)
-	if got := h.s.phaseDeadline.Sub(h.now); got != 22*time.Second {
-		t.Fatalf("php-fpm bound %v, want its full 22s", got)
+	if got := h.s.phaseDeadline.Sub(h.now); got != backGrace {
+		t.Fatalf("php-fpm bound %v after the budget ran out, want %v", got, backGrace)
+	}
+}
+
+// TestEarlyFrontLeavesTheBudgetToTheBack: nginx done after 3 s leaves
+// php-fpm the other 19 s of the budget.
+func TestEarlyFrontLeavesTheBudgetToTheBack(t *testing.T) {
+	h := runningHarness(t, testConfig())
+	h.s.onSignal(unix.SIGINT)
+	h.advance(3 * time.Second)
+	h.exit("nginx", exitCode(0))
+	if got := h.s.phaseDeadline.Sub(h.now); got != 19*time.Second {
+		t.Fatalf("php-fpm bound %v, want the 19s left of 22s", got)
 	}
 }
 
@@ -128,13 +141,13 @@ func TestStopTimeoutBoundsEverything(t *testing.T) {
 	h.s.onSignal(unix.SIGTERM)
 	h.advance(5 * time.Second)
 	h.wantSignals("nginx", unix.SIGQUIT)
-	// Left: 5 s less the 2 s reserve; nginx gets a quarter of those 3 s.
-	h.advance(750*time.Millisecond - time.Millisecond)
+	// 5 s left, 2 s of them reserved for escalation.
+	h.advance(3*time.Second - time.Millisecond)
 	h.wantGroupSignals("nginx")
 	h.advance(time.Millisecond)
 	h.wantGroupSignals("nginx", unix.SIGTERM)
 	h.exit("nginx", exitCode(0))
-	h.advance(2250 * time.Millisecond)
+	h.advance(0)
 	h.wantGroupSignals("php-fpm", unix.SIGTERM)
 	h.advance(termGrace)
 	h.wantGroupSignals("php-fpm", unix.SIGTERM, unix.SIGKILL)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -17,12 +18,25 @@ const (
 	exitWithin = 30 * time.Second
 )
 
-// startInit runs lnmp-init as PID 1 of a new PID namespace on sb's configs.
+// startInit runs lnmp-init as PID 1 of a new PID namespace on sb's configs,
+// with its probes on a free port (a later --health-addr in args wins).
 func startInit(t *testing.T, sb *lnmptest.Sandbox, opt lnmptest.RunOptions, args ...string) *lnmptest.Init {
 	t.Helper()
-	args = append([]string{"--php-fpm-config=" + sb.FpmConf(), "--nginx-config=" + sb.NginxConf(), "--log-format=console"}, args...)
+	args = append([]string{"--php-fpm-config=" + sb.FpmConf(), "--nginx-config=" + sb.NginxConf(), "--log-format=console",
+		"--health-addr=" + freeAddr(t)}, args...)
 	opt.Env = append(opt.Env, testMainEnv+"=1")
 	return lnmptest.StartTestInit(t, os.Args[0], args, opt)
+}
+
+// freeAddr returns a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 func waitServing(t *testing.T, sb *lnmptest.Sandbox) {

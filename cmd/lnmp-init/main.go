@@ -22,9 +22,16 @@ func main() {
 
 // run is lnmp-init without os.Exit: it returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "version" {
-		printVersion(stdout)
-		return 0
+	if len(args) > 0 {
+		switch args[0] {
+		case "version":
+			printVersion(stdout)
+			return 0
+		case "check":
+			return check(args[1:], stdout, stderr)
+		case "probe":
+			return probe(args[1:], stdout, stderr)
+		}
 	}
 	return serve(args, stdout, stderr)
 }

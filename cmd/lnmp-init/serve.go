@@ -4,15 +4,19 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/sys/unix"
 
+	"github.com/lnmp-init/lnmp-init/health"
 	"github.com/lnmp-init/lnmp-init/listen"
+	"github.com/lnmp-init/lnmp-init/metrics"
 	"github.com/lnmp-init/lnmp-init/nginx"
 	"github.com/lnmp-init/lnmp-init/phpfpm"
 	"github.com/lnmp-init/lnmp-init/signals"
@@ -36,7 +40,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	// First of all: the kernel drops signals to PID 1 that have no handler.
 	intake := signals.Notify()
 	defer intake.Stop()
-	set, rest, err := parseSettings("lnmp-init", args, stdout)
+	set, rest, err := parseSettings("lnmp-init", args, stdout, nil)
 	if err == nil && len(rest) > 0 {
 		err = &usageError{fmt.Sprintf("unexpected argument %q; see lnmp-init --help", rest[0])}
 	}
@@ -63,21 +67,49 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Info("stdout or stderr cannot be reopened by the children (a pipe of another user); relaying their output")
 	}
 
+	// Opened before any child starts: a taken port is bad input, not a
+	// probe that fails later.
+	var probes net.Listener
+	if set.HealthAddr != "" {
+		if probes, err = health.Listen(set.HealthAddr); err != nil {
+			return exitCode(stderr, settingError("health-addr", "%v", err))
+		}
+	}
+
+	cfg := supervisorConfig(set, st)
+	for _, h := range hazards(set, st, cfg) {
+		log.Warn(h)
+	}
 	reaper := signals.NewReaper(256)
 	ctx, cancel := context.WithCancel(context.Background())
-	reaped := make(chan struct{})
-	go func() { reaper.Loop(ctx, intake.Child); close(reaped) }()
+	var background sync.WaitGroup
+	background.Go(func() { reaper.Loop(ctx, intake.Child) })
 
-	sup := supervisor.New(supervisorConfig(set, st), supervisor.Deps{
+	var names []string
+	for _, c := range cfg.Children {
+		names = append(names, c.Name)
+	}
+	var sup *supervisor.Supervisor
+	mx := metrics.New(names, func() *supervisor.Status { return sup.Status() })
+	sup = supervisor.New(cfg, supervisor.Deps{
 		Launcher: supervisor.ReaperLauncher{Reaper: reaper, Stdout: childOut, Stderr: childErr},
 		Host:     supervisor.OSHost{},
 		Signals:  intake.Control,
 		Orphans:  reaper.Orphans(),
 		Log:      log,
+		Observer: mx,
 	})
+	if probes != nil {
+		srv := &health.Server{Status: sup.Status, Metrics: mx.Handler(), Log: log}
+		for _, p := range st.fpm.Pools {
+			srv.Pools = append(srv.Pools, p)
+		}
+		background.Go(func() { srv.Serve(ctx, probes) })
+		log.Info("probes listening", zap.String("addr", probes.Addr().String()))
+	}
 	result := sup.Run(context.Background())
 	cancel()
-	<-reaped
+	background.Wait()
 	return result.Code
 }
 
@@ -193,10 +225,6 @@ func logStack(log *zap.Logger, set *settings, st *stack) {
 		zap.Duration("process_control_timeout", st.fpm.ProcessControlTimeout),
 		zap.String("nginx", st.nginxBin), zap.String("nginx_config", st.nginx.Path),
 		zap.Duration("drain_delay", set.DrainDelay), zap.Duration("stop_timeout", set.StopTimeout))
-	if st.fpm.ProcessControlTimeout == 0 {
-		log.Warn("php-fpm's process_control_timeout is 0: on stop, php-fpm cuts in-flight requests; set it in the [global] section, e.g. process_control_timeout = 20s",
-			zap.String("config", st.fpm.Path))
-	}
 }
 
 // newLogger builds the zap logger the settings ask for. Sampling is off:

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"regexp"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ type settings struct {
 	StartTimeout time.Duration `envconfig:"START_TIMEOUT" default:"30s"`
 	CrashLimit   int           `envconfig:"CRASH_LIMIT" default:"5"`
 	CrashWindow  time.Duration `envconfig:"CRASH_WINDOW" default:"60s"`
+	HealthAddr   string        `envconfig:"HEALTH_ADDR" default:":9180"`
 	LogFormat    string        `envconfig:"LOG_FORMAT" default:"json"`
 	LogLevel     string        `envconfig:"LOG_LEVEL" default:"info"`
 }
@@ -46,6 +48,7 @@ func (s *settings) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&s.StartTimeout, "start-timeout", s.StartTimeout, "how long php-fpm and nginx may take to accept connections")
 	fs.IntVar(&s.CrashLimit, "crash-limit", s.CrashLimit, "this many crashes of one child within --crash-window make lnmp-init stop and exit non-zero")
 	fs.DurationVar(&s.CrashWindow, "crash-window", s.CrashWindow, "the window --crash-limit counts crashes in")
+	fs.StringVar(&s.HealthAddr, "health-addr", s.HealthAddr, "address of /livez, /readyz and /metrics; empty turns them off")
 	fs.StringVar(&s.LogFormat, "log-format", s.LogFormat, "json or console")
 	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info, warn or error")
 }
@@ -69,9 +72,10 @@ func flagName(env string) string {
 	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(env, envPrefix+"_"), "_", "-"))
 }
 
-// parseSettings reads the environment, then the flags. errHelp means the
-// operator asked for --help, which has been written to out.
-func parseSettings(name string, args []string, out io.Writer) (*settings, []string, error) {
+// parseSettings reads the environment, then the flags; extra, when not nil,
+// adds a subcommand's own flags. flag.ErrHelp means the operator asked for
+// --help, which has been written to out.
+func parseSettings(name string, args []string, out io.Writer, extra func(*flag.FlagSet)) (*settings, []string, error) {
 	s := &settings{}
 	if err := envconfig.Process(envPrefix, s); err != nil {
 		var pe *envconfig.ParseError
@@ -83,6 +87,9 @@ func parseSettings(name string, args []string, out io.Writer) (*settings, []stri
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	s.bind(fs)
+	if extra != nil {
+		extra(fs)
+	}
 	fs.Usage = func() {} // --help is answered below; errors get one line, not the usage text
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -134,6 +141,11 @@ func (s *settings) validate() error {
 	if s.CrashLimit < 1 {
 		return settingError("crash-limit", "must be >= 1, got %d", s.CrashLimit)
 	}
+	if s.HealthAddr != "" {
+		if _, _, err := net.SplitHostPort(s.HealthAddr); err != nil {
+			return settingError("health-addr", "want host:port or :port, got %q", s.HealthAddr)
+		}
+	}
 	if s.LogFormat != "json" && s.LogFormat != "console" {
 		return settingError("log-format", "must be json or console, got %q", s.LogFormat)
 	}
@@ -150,8 +162,12 @@ func usage(out io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintf(out, `lnmp-init: PID 1 for nginx + php-fpm containers.
 
 Usage:
-  lnmp-init [flags]        run php-fpm and nginx, drain on SIGTERM
-  lnmp-init version        print the version
+  lnmp-init [flags]              run php-fpm and nginx, drain on SIGTERM
+  lnmp-init check [flags]        validate the configs and print the stop plan
+                                 (also --grace=30s, --warn-only)
+  lnmp-init probe ready|live     ask a running lnmp-init (exit 0 or 1)
+                                 (also --health-addr, --timeout=2s)
+  lnmp-init version              print the version
 
 Flags (each can also be set by its environment variable; a flag wins):
 `)

@@ -40,7 +40,7 @@ func TestEveryFlagHasItsEnvVar(t *testing.T) {
 func TestFlagsWinOverEnv(t *testing.T) {
 	t.Setenv("LNMP_DRAIN_DELAY", "7s")
 	t.Setenv("LNMP_CRASH_LIMIT", "9")
-	s, _, err := parseSettings("t", []string{"--drain-delay=3s"}, io.Discard)
+	s, _, err := parseSettings("t", []string{"--drain-delay=3s"}, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestFlagsWinOverEnv(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	s, _, err := parseSettings("t", nil, io.Discard)
+	s, _, err := parseSettings("t", nil, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestBadInput(t *testing.T) {
 
 func TestHelpListsEveryEnvVar(t *testing.T) {
 	var out bytes.Buffer
-	_, _, err := parseSettings("t", []string{"--help"}, &out)
+	_, _, err := parseSettings("t", []string{"--help"}, &out, nil)
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err %v, want flag.ErrHelp", err)
 	}

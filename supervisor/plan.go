@@ -1,0 +1,48 @@
+package supervisor
+
+import (
+	"time"
+)
+
+// PlanStep is one phase of a stop, in time since SIGTERM.
+type PlanStep struct {
+	// Name is "drain", a child's name, or "escalation".
+	Name       string
+	Start, End time.Duration
+	// Bounded says whether the phase has a bound of its own (drain delay,
+	// a child's StopBound) or only takes what the stop timeout leaves.
+	Bounded bool
+}
+
+// Plan returns the stop as it unfolds when every phase uses all the time it
+// may: the worst case a grace period must hold. It uses the same bounds as
+// the supervisor's own stop. Waiting for leftover workers belongs to the last
+// child's phase.
+func (cfg Config) Plan() []PlanStep {
+	t0 := time.Unix(0, 0)
+	deadline := t0.Add(cfg.StopTimeout)
+	now := minTime(t0.Add(cfg.DrainDelay), deadline.Add(-Reserve))
+	steps := []PlanStep{{Name: "drain", End: now.Sub(t0), Bounded: true}}
+	requestDeadline := now.Add(cfg.Children[0].StopBound)
+	for i := len(cfg.Children) - 1; i >= 0; i-- {
+		end := stopBound(cfg.Children, i, now, requestDeadline, deadline)
+		steps = append(steps, PlanStep{
+			Name: cfg.Children[i].Name, Start: now.Sub(t0), End: end.Sub(t0),
+			Bounded: cfg.Children[i].StopBound > 0,
+		})
+		now = end
+	}
+	return append(steps, PlanStep{Name: "escalation", Start: cfg.StopTimeout - Reserve, End: cfg.StopTimeout, Bounded: true})
+}
+
+// Need is the stop timeout the plan needs so that no phase is cut short: the
+// drain delay, the request budget (the first child's bound), the last
+// child's least grace, and the escalation reserve.
+func (cfg Config) Need() time.Duration {
+	return cfg.DrainDelay + cfg.Children[0].StopBound + backGrace + Reserve
+}
+
+// Fits reports whether the stop timeout holds the whole plan.
+func (cfg Config) Fits() bool {
+	return cfg.Need() <= cfg.StopTimeout
+}
