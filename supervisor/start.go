@@ -24,6 +24,8 @@ type child struct {
 	crashes   []time.Time        // within the crash window
 	restarts  int
 	leftover  Process // the crashed process, whose workers must be gone before a restart
+	reloading bool    // its reload signal was sent and the reload is not over
+	stopHeld  bool    // its stop signal waits for the reload to end
 }
 
 type readyResult struct {

@@ -51,12 +51,14 @@ func (s *Supervisor) stopNext() {
 		}
 		s.phase = stopping
 		s.phaseDeadline = s.stopBound(s.stopIdx, now)
-		sig := c.spec.StopSignal
-		s.logChild(c).Info("stopping child", zap.Int("pid", c.proc.Pid()), zap.String("signal", unix.SignalName(sig)),
-			zap.Duration("bound", s.phaseDeadline.Sub(now)))
-		if err := c.proc.Signal(sig); err != nil {
-			s.logChild(c).Warn("stop signal failed", zap.Error(err))
+		if c.reloading {
+			// A php-fpm re-executing itself on SIGUSR2 would die of a
+			// SIGQUIT that arrives before its handlers are back.
+			c.stopHeld = true
+			s.logChild(c).Info("stop waits for the reload in progress", zap.Duration("bound", s.phaseDeadline.Sub(now)))
+			return
 		}
+		s.sendStop(c)
 		return
 	}
 	// The last phase keeps the deadline of the child stopped before it: php-fpm's
@@ -70,6 +72,16 @@ func (s *Supervisor) stopNext() {
 		return
 	}
 	s.log.Info("waiting for leftover processes", zap.Duration("bound", s.phaseDeadline.Sub(now)))
+}
+
+// sendStop sends c its stop signal.
+func (s *Supervisor) sendStop(c *child) {
+	sig := c.spec.StopSignal
+	s.logChild(c).Info("stopping child", zap.Int("pid", c.proc.Pid()), zap.String("signal", unix.SignalName(sig)),
+		zap.Duration("bound", s.phaseDeadline.Sub(s.now())))
+	if err := c.proc.Signal(sig); err != nil {
+		s.logChild(c).Warn("stop signal failed", zap.Error(err))
+	}
 }
 
 // stopBound is the deadline for child i's graceful stop, started now.

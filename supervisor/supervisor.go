@@ -44,7 +44,10 @@ type Deps struct {
 	// Signals carries TERM, QUIT, INT, HUP, USR1 and USR2.
 	Signals <-chan os.Signal
 	// Orphans carries the exits of processes lnmp-init did not start.
-	Orphans  <-chan signals.Exit
+	Orphans <-chan signals.Exit
+	// Reload, when not nil, is told of each SIGHUP (without blocking):
+	// the reloader validates and reloads both children.
+	Reload   chan<- struct{}
 	Log      *zap.Logger
 	Observer Observer
 }
@@ -66,10 +69,12 @@ type Supervisor struct {
 	now   func() time.Time
 	after func(time.Duration) <-chan time.Time
 
-	children []*child
-	exits    chan signals.Exit
-	readyc   chan readyResult
-	quit     chan struct{} // closed when Run returns
+	children   []*child
+	exits      chan signals.Exit
+	readyc     chan readyResult
+	reloadc    chan reloadRequest
+	reloadDone chan string
+	quit       chan struct{} // closed when Run returns
 
 	phase         phase
 	step          step
@@ -102,14 +107,16 @@ func New(cfg Config, deps Deps) *Supervisor {
 		deps.Log = zap.NewNop()
 	}
 	s := &Supervisor{
-		cfg:    cfg,
-		deps:   deps,
-		log:    deps.Log,
-		now:    time.Now,
-		after:  time.After,
-		exits:  make(chan signals.Exit, 2*len(cfg.Children)+2),
-		readyc: make(chan readyResult, len(cfg.Children)),
-		quit:   make(chan struct{}),
+		cfg:        cfg,
+		deps:       deps,
+		log:        deps.Log,
+		now:        time.Now,
+		after:      time.After,
+		exits:      make(chan signals.Exit, 2*len(cfg.Children)+2),
+		readyc:     make(chan readyResult, len(cfg.Children)),
+		reloadc:    make(chan reloadRequest),
+		reloadDone: make(chan string),
+		quit:       make(chan struct{}),
 	}
 	for i := range cfg.Children {
 		s.children = append(s.children, &child{spec: &cfg.Children[i]})
@@ -141,6 +148,10 @@ func (s *Supervisor) Run(ctx context.Context) Result {
 			s.onOrphan()
 		case r := <-s.readyc:
 			s.onReady(r)
+		case r := <-s.reloadc:
+			s.onReloadRequest(r)
+		case name := <-s.reloadDone:
+			s.onReloadDone(name)
 		case <-wake:
 			s.onTime()
 		case <-ctxDone:
@@ -218,7 +229,14 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 	case unix.SIGUSR1:
 		s.forward(unix.SIGUSR1)
 	case unix.SIGHUP:
-		s.log.Warn("SIGHUP: config reload is not available in this version; ignored")
+		if s.deps.Reload == nil {
+			s.log.Warn("SIGHUP ignored: hot reload is off")
+			return
+		}
+		select {
+		case s.deps.Reload <- struct{}{}:
+		default: // a reload is already asked for
+		}
 	default:
 		s.log.Warn("signal ignored", zap.String("signal", sig.String()))
 	}

@@ -390,3 +390,67 @@ func TestLeftoverWorkersGetQuitOnStop(t *testing.T) {
 	h.wantGroupSignals("php-fpm", unix.SIGQUIT)
 	h.wantPhase(reaping)
 }
+
+// reload drives one reload request through the handler.
+func (h *harness) reload(name string) error {
+	r := reloadRequest{child: name, reply: make(chan error, 1)}
+	h.s.onReloadRequest(r)
+	return <-r.reply
+}
+
+func TestReloadSignalsTheChild(t *testing.T) {
+	cfg := testConfig()
+	cfg.Children[0].ReloadSignal = unix.SIGUSR2
+	cfg.Children[1].ReloadSignal = unix.SIGHUP
+	h := runningHarness(t, cfg)
+	if err := h.reload("php-fpm"); err != nil {
+		t.Fatal(err)
+	}
+	h.wantSignals("php-fpm", unix.SIGUSR2)
+	if err := h.reload("nginx"); err != nil {
+		t.Fatal(err)
+	}
+	h.wantSignals("nginx", unix.SIGHUP)
+	if err := h.reload("mysql"); err == nil {
+		t.Error("reload of an unknown child passed")
+	}
+}
+
+func TestNoReloadDuringAStop(t *testing.T) {
+	h := runningHarness(t, testConfig())
+	h.s.onSignal(unix.SIGTERM)
+	if err := h.reload("php-fpm"); !errors.Is(err, ErrStopping) {
+		t.Fatalf("reload during drain: %v, want ErrStopping", err)
+	}
+	h.wantSignals("php-fpm")
+}
+
+// TestStopWaitsForAReloadInProgress: php-fpm re-executing on SIGUSR2 gets
+// its SIGQUIT only once the reload is over.
+func TestStopWaitsForAReloadInProgress(t *testing.T) {
+	cfg := testConfig()
+	cfg.Children[0].ReloadSignal = unix.SIGUSR2
+	h := runningHarness(t, cfg)
+	if err := h.reload("php-fpm"); err != nil {
+		t.Fatal(err)
+	}
+	h.s.onSignal(unix.SIGINT)
+	h.exit("nginx", exitCode(0))
+	h.wantSignals("php-fpm", unix.SIGUSR2) // no SIGQUIT yet
+	h.advance(500 * time.Millisecond)
+	h.s.onReloadDone("php-fpm")
+	h.wantSignals("php-fpm", unix.SIGUSR2, unix.SIGQUIT)
+	h.exit("php-fpm", exitCode(0))
+	h.wantPhase(done)
+}
+
+func TestSIGHUPAsksTheReloader(t *testing.T) {
+	h := runningHarness(t, testConfig())
+	asks := make(chan struct{}, 1)
+	h.s.deps.Reload = asks
+	h.s.onSignal(unix.SIGHUP)
+	h.s.onSignal(unix.SIGHUP) // merged with the first, never blocks
+	if len(asks) != 1 {
+		t.Fatalf("%d reload asks queued, want 1", len(asks))
+	}
+}
