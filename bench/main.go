@@ -1,0 +1,225 @@
+// Command bench compares lnmp-init with the two usual ways to run nginx and
+// php-fpm in one container: supervisord with graceful stop signals, and
+// tini over a shell script that daemonizes php-fpm and execs nginx. Each
+// runs as PID 1 of its own fresh PID namespace on identical sandbox configs
+// (lnmptest.Sandbox, 40 static workers, process_control_timeout 20s), and
+// for each it measures:
+//
+//   - start: from starting PID 1 to the first 200 from /index.php;
+//   - RSS: PID 1's VmRSS once it serves;
+//   - in-flight: 16 requests of 3 s running when SIGTERM arrives 0.3 s in,
+//     and how many of them get 200;
+//   - drain window: one new request every 100 ms for 1.6 s after SIGTERM,
+//     as load balancers keep sending, and how many get 200;
+//   - stop: from SIGTERM to PID 1's exit, and from the last successful
+//     in-flight request to PID 1's exit;
+//   - crash recovery: in a separate start, php-fpm's master and workers are
+//     SIGKILLed from outside, and the time until PHP answers 200 again;
+//   - the exit code of the SIGTERM run.
+//
+// It prints a Markdown table of the medians over -runs runs, each in a new
+// sandbox and namespace. It needs root, unshare, nginx, php-fpm,
+// supervisord and tini, and builds lnmp-init unless -lnmp-init names a
+// binary. From the module root:
+//
+//	go run ./bench [-runs 3] [-only lnmp-init,tini] [-v] [-lnmp-init PATH]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// config is what the flags ask for.
+type config struct {
+	runs     int
+	only     nameList
+	verbose  bool
+	lnmpInit string
+}
+
+// run is the whole benchmark without os.Exit, so every deferred cleanup
+// runs: 0 when every run succeeded, 1 when something failed or is missing,
+// 2 for bad flags, 130 when interrupted.
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		var printed flagError
+		if !errors.As(err, &printed) {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+		}
+		return 2
+	}
+	// Caught from here on, so an interrupted run still kills its namespace
+	// and removes its sandbox and build directory. SIGPIPE is ignored for
+	// the same reason: "| head" must not kill the bench with a namespace
+	// still running, whose servers would then outlive it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	signal.Ignore(syscall.SIGPIPE)
+	began := time.Now()
+	r, cleanup, err := prepare(ctx, cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	defer cleanup()
+	rows, failed := benchmark(ctx, r, cfg.only.selected(), cfg.runs, stderr)
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "bench: interrupted")
+		return 130
+	}
+	fmt.Fprint(stdout, markdownTable(tableHeader(), rows))
+	fmt.Fprintln(stdout)
+	fmt.Fprintln(stdout, footer(args, r.bin, cfg.runs, began))
+	fmt.Fprintf(stderr, "bench: took %s\n", time.Since(began).Round(100*time.Millisecond))
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// prepare finds every binary the selected inits need and builds lnmp-init
+// when it is selected and no -lnmp-init was given; cleanup removes the
+// build.
+func prepare(ctx context.Context, cfg config, stderr io.Writer) (r runner, cleanup func(), err error) {
+	names := cfg.only.selected()
+	bin, err := findBinaries(names, cfg.lnmpInit == "")
+	if err != nil {
+		return r, nil, err
+	}
+	cleanup = func() {}
+	if slices.Contains(names, nameLnmpInit) {
+		if bin.lnmpInit, cleanup, err = lnmpInitBinary(ctx, cfg.lnmpInit); err != nil {
+			return r, nil, err
+		}
+		bin.lnmpInitArgs = lnmpInitExtraArgs(ctx, bin.lnmpInit)
+		bin.lnmpInitLabel = lnmpInitLabel(ctx, cfg.lnmpInit)
+	}
+	r = runner{bin: bin, log: stderr}
+	if cfg.verbose {
+		r.verbose = stderr
+	}
+	return r, cleanup, nil
+}
+
+// benchmark runs every init once per round, round after round, so a slow
+// moment of the machine is shared out instead of hitting one init's runs.
+// A failed run is reported and left out of the medians.
+func benchmark(ctx context.Context, r runner, names []string, runs int, log io.Writer) (rows [][]string, failed bool) {
+	samples := make(map[string][]sample)
+	for i := 1; i <= runs && ctx.Err() == nil; i++ {
+		for _, name := range names {
+			t := time.Now()
+			s, err := r.measure(ctx, name)
+			if ctx.Err() != nil {
+				return nil, true
+			}
+			if err != nil {
+				fmt.Fprintf(log, "bench: run %d/%d: %v\n", i, runs, err)
+				failed = true
+				continue
+			}
+			fmt.Fprintf(log, "bench: run %d/%d: %s done in %s\n", i, runs, name, time.Since(t).Round(100*time.Millisecond))
+			samples[name] = append(samples[name], s)
+		}
+	}
+	for _, name := range names {
+		if len(samples[name]) == 0 {
+			rows = append(rows, failedRow(name))
+			continue
+		}
+		rows = append(rows, summarize(name, samples[name]))
+	}
+	return rows, failed
+}
+
+func failedRow(name string) []string {
+	row := []string{name}
+	for range tableHeader()[1:] {
+		row = append(row, "failed")
+	}
+	return row
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	cfg := config{}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&cfg.runs, "runs", 3, "runs per init; the table shows the median")
+	fs.Var(&cfg.only, "only", "run only these inits (repeatable or comma-separated): "+strings.Join(contenderNames(), ", "))
+	fs.BoolVar(&cfg.verbose, "v", false, "copy every PID 1's output to stderr")
+	fs.StringVar(&cfg.lnmpInit, "lnmp-init", "", "prebuilt lnmp-init binary; empty: build ./cmd/lnmp-init into a temp dir")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, err
+		}
+		// The flag package has printed the error and the usage already.
+		return cfg, flagError{err}
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if cfg.runs < 1 {
+		return cfg, fmt.Errorf("-runs: must be at least 1, got %d", cfg.runs)
+	}
+	return cfg, nil
+}
+
+// flagError is an error the flag package has already printed, with the
+// usage, so run does not print it again.
+type flagError struct{ err error }
+
+func (e flagError) Error() string { return e.err.Error() }
+func (e flagError) Unwrap() error { return e.err }
+
+// nameList is -only: init names, from repeated flags or comma lists.
+type nameList []string
+
+// String returns the names as one comma list.
+func (l *nameList) String() string { return strings.Join(*l, ",") }
+
+// Set adds the comma-separated names in v, refusing unknown ones.
+func (l *nameList) Set(v string) error {
+	for _, n := range strings.Split(v, ",") {
+		n = strings.TrimSpace(n)
+		if !slices.Contains(contenderNames(), n) {
+			return fmt.Errorf("unknown init %q, want one of %s", n, strings.Join(contenderNames(), ", "))
+		}
+		if !slices.Contains(*l, n) {
+			*l = append(*l, n)
+		}
+	}
+	return nil
+}
+
+// selected returns the chosen names in table order, or all of them when
+// none was chosen.
+func (l nameList) selected() []string {
+	if len(l) == 0 {
+		return contenderNames()
+	}
+	var out []string
+	for _, n := range contenderNames() {
+		if slices.Contains(l, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
