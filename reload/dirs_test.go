@@ -1,0 +1,105 @@
+package reload
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// A watched directory removed and created again: its inotify watch died
+// with the old inode, so only the parent's watch can say it is back.
+func TestDirectoryRemovedAndRecreated(t *testing.T) {
+	confd := filepath.Join(t.TempDir(), "conf.d")
+	mkdir(t, confd)
+	write(t, filepath.Join(confd, "a.conf"), "a1")
+	h := start(t, []Group{{Name: "glob", Paths: []string{filepath.Join(confd, "*.conf")}}}, testDebounce, testMaxDelay)
+
+	if err := os.RemoveAll(confd); err != nil {
+		t.Fatal(err)
+	}
+	h.expect("glob")
+	// Created with its content in one go, faster than a watch can be added.
+	mkdir(t, confd)
+	write(t, filepath.Join(confd, "a.conf"), "a2")
+	h.expect("glob")
+	replace(t, filepath.Join(confd, "a.conf"), "a3")
+	h.expect("glob")
+
+	// Replaced by a rename, as `mv conf.d.new conf.d` does.
+	next := confd + ".new"
+	mkdir(t, next)
+	write(t, filepath.Join(next, "a.conf"), "a4")
+	if err := os.Rename(confd, confd+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, confd); err != nil {
+		t.Fatal(err)
+	}
+	h.expect("glob")
+	replace(t, filepath.Join(confd, "a.conf"), "a5")
+	h.expect("glob")
+	replace(t, filepath.Join(confd+".old", "a.conf"), "old")
+	h.expectNothing()
+}
+
+// The directory and its parent both missing: no watch can announce them,
+// so the watcher retries each second.
+func TestParentMissing(t *testing.T) {
+	root := t.TempDir()
+	confd := filepath.Join(root, "etc", "nginx", "conf.d")
+	h := start(t, []Group{{Name: "glob", Paths: []string{filepath.Join(confd, "*.conf")}}}, testDebounce, testMaxDelay)
+
+	mkdir(t, confd)
+	write(t, filepath.Join(confd, "a.conf"), "a1")
+	h.expect("glob")
+	// Now watched directly: reported in well under the retry interval.
+	began := time.Now()
+	replace(t, filepath.Join(confd, "a.conf"), "a2")
+	h.expect("glob")
+	if took := time.Since(began); took >= retryInterval {
+		t.Errorf("change in a re-found directory reported after %v, want a watch, not polling", took)
+	}
+
+	// Parent and directory removed again, then back.
+	if err := os.RemoveAll(filepath.Join(root, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	h.expect("glob")
+	mkdir(t, confd)
+	write(t, filepath.Join(confd, "a.conf"), "a3")
+	h.expect("glob")
+}
+
+// Paths that do not exist at start: a file and a directory, watched through
+// their parent; what appears later counts as a change.
+func TestMissingAtStart(t *testing.T) {
+	root := t.TempDir()
+	main, confd := filepath.Join(root, "nginx.conf"), filepath.Join(root, "conf.d")
+	h := start(t, []Group{
+		{Name: "file", Paths: []string{main}},
+		{Name: "dir", Paths: []string{confd}},
+	}, testDebounce, testMaxDelay)
+
+	write(t, main, "main")
+	h.expect("file")
+
+	// Its creation and its first file may be one Change or two.
+	mkdir(t, confd)
+	write(t, filepath.Join(confd, "a.conf"), "a1")
+	h.collect("dir", mustHash(t, h.w, "dir"))
+	// The directory now has its own watch.
+	replace(t, filepath.Join(confd, "b.conf"), "b1")
+	h.expect("dir")
+	rm(t, filepath.Join(confd, "a.conf"))
+	h.expect("dir")
+}
+
+func mustHash(t *testing.T, w *Watcher, group string) string {
+	t.Helper()
+	sum, err := w.Hash(group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
