@@ -40,16 +40,9 @@ func HasChildren() bool {
 // Descendants lists the pids of every process below root, read from /proc.
 // It is a snapshot: processes may start or end while it reads.
 func Descendants(root int) []int {
-	entries, _ := os.ReadDir("/proc")
 	children := make(map[int][]int)
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid, ok := parentOf(pid); ok {
-			children[ppid] = append(children[ppid], pid)
-		}
+	for pid, ppid := range parents() {
+		children[ppid] = append(children[ppid], pid)
 	}
 	var out []int
 	queue := []int{root}
@@ -92,4 +85,31 @@ func SignalDescendants(sig unix.Signal) int {
 		}
 	}
 	return n
+}
+
+// Children lists the pids of pid's direct children, read from /proc.
+func Children(pid int) []int {
+	var out []int
+	for p, ppid := range parents() {
+		if ppid == pid {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parents maps every process in /proc to its parent.
+func parents() map[int]int {
+	entries, _ := os.ReadDir("/proc")
+	out := make(map[int]int, len(entries))
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, ok := parentOf(pid); ok {
+			out[pid] = ppid
+		}
+	}
+	return out
 }

@@ -177,6 +177,9 @@ func TestDescendantsAndHasChildren(t *testing.T) {
 	if !found {
 		t.Fatalf("child %d not among descendants", cmd.Process.Pid)
 	}
+	if kids := Children(os.Getpid()); len(kids) != 1 || kids[0] != cmd.Process.Pid {
+		t.Fatalf("Children = %v, want [%d]", kids, cmd.Process.Pid)
+	}
 	if n := SignalDescendants(unix.SIGKILL); n < 1 {
 		t.Fatalf("SignalDescendants reached %d processes", n)
 	}

@@ -43,6 +43,12 @@ func check(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := supervisorConfig(set, st)
 	printFound(stdout, st, fpmErr, nginxErr)
+	if set.HotReload {
+		iniFile, scanDirs, _ := phpfpm.IniPaths(run, st.fpmBin)
+		for _, g := range watchGroups(set, st, iniFile, scanDirs) {
+			fmt.Fprintf(stdout, "watched  %s reloads on %s\n", g.Name, strings.Join(g.Paths, ", "))
+		}
+	}
 	printPlan(stdout, cfg, st, grace)
 	problems = append(problems, hazards(set, st, cfg)...)
 	if set.StopTimeout+time.Second > grace {

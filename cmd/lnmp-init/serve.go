@@ -91,6 +91,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	var sup *supervisor.Supervisor
 	mx := metrics.New(names, func() *supervisor.Status { return sup.Status() })
+	reloadAsks := make(chan struct{}, 1)
 	sup = supervisor.New(cfg, supervisor.Deps{
 		Launcher: supervisor.ReaperLauncher{Reaper: reaper, Stdout: childOut, Stderr: childErr},
 		Host:     supervisor.OSHost{},
@@ -98,7 +99,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		Orphans:  reaper.Orphans(),
 		Log:      log,
 		Observer: mx,
+		Reload:   reloadAsks,
 	})
+	run := func(cmd *exec.Cmd) ([]byte, error) { return reaper.Run(ctx, cmd) }
+	startReload(ctx, &background, log, set, st, sup, run, reloadAsks, mx.ReloadDone)
 	if probes != nil {
 		srv := &health.Server{Status: sup.Status, Metrics: mx.Handler(), Log: log}
 		for _, p := range st.fpm.Pools {

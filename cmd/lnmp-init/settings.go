@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -32,6 +33,8 @@ type settings struct {
 	CrashLimit   int           `envconfig:"CRASH_LIMIT" default:"5"`
 	CrashWindow  time.Duration `envconfig:"CRASH_WINDOW" default:"60s"`
 	HealthAddr   string        `envconfig:"HEALTH_ADDR" default:":9180"`
+	HotReload    bool          `envconfig:"HOT_RELOAD" default:"true"`
+	Watch        []string      `envconfig:"WATCH"`
 	LogFormat    string        `envconfig:"LOG_FORMAT" default:"json"`
 	LogLevel     string        `envconfig:"LOG_LEVEL" default:"info"`
 }
@@ -49,8 +52,35 @@ func (s *settings) bind(fs *flag.FlagSet) {
 	fs.IntVar(&s.CrashLimit, "crash-limit", s.CrashLimit, "this many crashes of one child within --crash-window make lnmp-init stop and exit non-zero")
 	fs.DurationVar(&s.CrashWindow, "crash-window", s.CrashWindow, "the window --crash-limit counts crashes in")
 	fs.StringVar(&s.HealthAddr, "health-addr", s.HealthAddr, "address of /livez, /readyz and /metrics; empty turns them off")
+	fs.BoolVar(&s.HotReload, "hot-reload", s.HotReload, "watch the configs and reload nginx (SIGHUP) and php-fpm (SIGUSR2) when they change, after validating them")
+	fs.Var(&pathList{paths: &s.Watch}, "watch", "one more path to watch (repeatable; the env var takes a comma-separated list); it reloads the program whose config covers it, or both")
 	fs.StringVar(&s.LogFormat, "log-format", s.LogFormat, "json or console")
 	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info, warn or error")
+}
+
+// pathList is a repeatable flag. The first --watch replaces what the
+// environment gave: flags win.
+type pathList struct {
+	paths *[]string
+	set   bool
+}
+
+func (l *pathList) String() string {
+	if l.paths == nil {
+		return ""
+	}
+	return strings.Join(*l.paths, ",")
+}
+
+func (l *pathList) Set(v string) error {
+	if !filepath.IsAbs(v) {
+		return fmt.Errorf("want an absolute path, got %q", v)
+	}
+	if !l.set {
+		*l.paths, l.set = nil, true
+	}
+	*l.paths = append(*l.paths, v)
+	return nil
 }
 
 // usageError is bad input from the operator: exit code 2, one line.
@@ -140,6 +170,11 @@ func (s *settings) validate() error {
 	}
 	if s.CrashLimit < 1 {
 		return settingError("crash-limit", "must be >= 1, got %d", s.CrashLimit)
+	}
+	for _, w := range s.Watch {
+		if !filepath.IsAbs(w) {
+			return settingError("watch", "want absolute paths, got %q", w)
+		}
 	}
 	if s.HealthAddr != "" {
 		if _, _, err := net.SplitHostPort(s.HealthAddr); err != nil {

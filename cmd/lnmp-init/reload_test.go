@@ -1,0 +1,254 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
+)
+
+// servedWithin bounds how long a reload may take to show; make bench
+// measures the real figure (a few hundred milliseconds).
+const servedWithin = 5 * time.Second
+
+func header(sb *lnmptest.Sandbox) string {
+	return lnmptest.Fetch(sb.URL("/index.php"), 2*time.Second).Header.Get("X-Config-Version")
+}
+
+func envVersion(sb *lnmptest.Sandbox) string {
+	_, body, _ := lnmptest.Get(sb.URL("/env.php"), 2*time.Second)
+	return strings.TrimSpace(body)
+}
+
+// waitFor polls got until it returns want, and says how long that took.
+func waitFor(t *testing.T, what, want string, got func() string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	last := ""
+	if err := lnmptest.WaitUntil(servedWithin, what, func() bool { last = got(); return last == want }); err != nil {
+		t.Fatalf("%v (last %q)", err, last)
+	}
+	return time.Since(start)
+}
+
+// reloads counts the reload results logged for child.
+func reloads(in *lnmptest.Init, child, msg string) int {
+	n := 0
+	for _, line := range strings.Split(in.Output(), "\n") {
+		if strings.Contains(line, msg) && strings.Contains(line, `"child": "`+child+`"`) {
+			n++
+		}
+	}
+	return n
+}
+
+func startServing(t *testing.T, opts lnmptest.Options, args ...string) (*lnmptest.Sandbox, *lnmptest.Init) {
+	t.Helper()
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, opts)
+	in := startInit(t, sb, lnmptest.RunOptions{}, args...)
+	waitServing(t, sb)
+	// The watcher starts beside the children; wait until it watches.
+	if err := lnmptest.WaitUntil(upWithin, "the config watcher", func() bool {
+		return strings.Count(in.Output(), "watching for config changes") >= 2
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return sb, in
+}
+
+func TestConfigMapSwapsAreServed(t *testing.T) {
+	sb, in := startServing(t, lnmptest.Options{AtomicConfig: true})
+	if got := header(sb); got != "1" {
+		t.Fatalf("header %q before the swap", got)
+	}
+	if err := sb.SetHeaderVersion(2); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("nginx conf.d swap served after %v", waitFor(t, "nginx to serve header 2", "2", func() string { return header(sb) }))
+	if err := sb.SetFpmEnvVersion(2); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("php-fpm pool swap served after %v", waitFor(t, "php-fpm to serve env 2", "2", func() string { return envVersion(sb) }))
+	if reloads(in, "nginx", "config reloaded") != 1 || reloads(in, "php-fpm", "config reloaded") != 1 {
+		t.Errorf("want one reload each, got nginx %d, php-fpm %d", reloads(in, "nginx", "config reloaded"), reloads(in, "php-fpm", "config reloaded"))
+	}
+}
+
+// TestBrokenConfigKeepsTheOldOneServing: a config that fails validation is
+// refused and logged, every process lives on with the old config, and the
+// next good config is picked up.
+func TestBrokenConfigKeepsTheOldOneServing(t *testing.T) {
+	for _, tc := range []struct {
+		child        string
+		breakIt, fix func(sb *lnmptest.Sandbox) error
+		version      func(sb *lnmptest.Sandbox) string
+	}{
+		{"nginx",
+			func(sb *lnmptest.Sandbox) error {
+				return sb.SetConfD("headers.conf", "add_header X-Config-Version 9 always;\nno_such_directive;\n")
+			},
+			func(sb *lnmptest.Sandbox) error { return sb.SetHeaderVersion(3) },
+			header},
+		{"php-fpm",
+			func(sb *lnmptest.Sandbox) error {
+				return sb.SetFpmD("www.conf", "[www]\nlisten = "+sb.FPMAddr()+"\npm = nonsense\nenv[CONFIG_VERSION] = 9\n")
+			},
+			func(sb *lnmptest.Sandbox) error { return sb.SetFpmEnvVersion(3) },
+			envVersion},
+	} {
+		t.Run(tc.child, func(t *testing.T) {
+			sb, in := startServing(t, lnmptest.Options{AtomicConfig: true})
+			before := in.Descendants()
+			if err := tc.breakIt(sb); err != nil {
+				t.Fatal(err)
+			}
+			if err := lnmptest.WaitUntil(servedWithin, "the refusal", func() bool {
+				return reloads(in, tc.child, "config reload refused") == 1
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if got := tc.version(sb); got != "1" {
+				t.Errorf("serving %q after a broken config, want the old 1", got)
+			}
+			for _, p := range before {
+				if syscall.Kill(p.Pid, 0) != nil {
+					t.Errorf("process %d (%s) died after a broken config", p.Pid, p.Comm)
+				}
+			}
+			if err := tc.fix(sb); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the good config after the broken one", "3", func() string { return tc.version(sb) })
+		})
+	}
+}
+
+// TestNoRequestFailsDuringReloads: 8 clients send continuously while the
+// nginx and php-fpm configs change every 0.5 s, a dozen times.
+func TestNoRequestFailsDuringReloads(t *testing.T) {
+	sb, in := startServing(t, lnmptest.Options{AtomicConfig: true})
+	var sent, failed atomic.Int64
+	var mu sync.Mutex
+	var failures []string
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			page := []string{"/index.php", "/env.php"}[i%2]
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r := lnmptest.Fetch(sb.URL(page), 10*time.Second)
+				sent.Add(1)
+				if r.Status != 200 {
+					failed.Add(1)
+					mu.Lock()
+					failures = append(failures, fmt.Sprintf("%s: %d %v", page, r.Status, r.Err))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for v := 2; v <= 13; v++ {
+		time.Sleep(500 * time.Millisecond)
+		var err error
+		if v%2 == 0 {
+			err = sb.SetHeaderVersion(v)
+		} else {
+			err = sb.SetFpmEnvVersion(v)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the last php-fpm config", "13", func() string { return envVersion(sb) })
+	waitFor(t, "the last nginx config", "12", func() string { return header(sb) })
+	close(stop)
+	wg.Wait()
+	n, f := sent.Load(), failed.Load()
+	t.Logf("%d requests, %d failed, %d nginx and %d php-fpm reloads", n, f,
+		reloads(in, "nginx", "config reloaded"), reloads(in, "php-fpm", "config reloaded"))
+	if f != 0 || n < 100 {
+		t.Errorf("%d of %d requests failed: %v", f, n, failures[:min(len(failures), 5)])
+	}
+}
+
+func TestBurstGivesAtMostTwoReloads(t *testing.T) {
+	sb, in := startServing(t, lnmptest.Options{AtomicConfig: true})
+	for i := range 100 {
+		if err := sb.SetConfD("burst.conf", fmt.Sprintf("# change %d\n", i)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(9 * time.Millisecond)
+	}
+	if err := sb.SetHeaderVersion(7); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the burst's last change", "7", func() string { return header(sb) })
+	time.Sleep(2 * reloadMaxDelay) // let a late reload show, if one were coming
+	if n := reloads(in, "nginx", "config reloaded"); n < 1 || n > 2 {
+		t.Errorf("%d nginx reloads for a burst of 101 changes, want 1 or 2", n)
+	}
+	if n := reloads(in, "php-fpm", "config reloaded"); n != 0 {
+		t.Errorf("%d php-fpm reloads for nginx-only changes", n)
+	}
+}
+
+// TestRecreatedDirectoryIsStillWatched: conf.d removed and created again
+// (the inotify watch dies with the old directory).
+func TestRecreatedDirectoryIsStillWatched(t *testing.T) {
+	sb, _ := startServing(t, lnmptest.Options{})
+	if err := os.RemoveAll(sb.ConfD()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "nginx without conf.d", "", func() string { return header(sb) })
+	if err := os.Mkdir(sb.ConfD(), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sb.ConfD()+"/headers.conf", []byte("add_header X-Config-Version 5 always;\n"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "nginx with the recreated conf.d", "5", func() string { return header(sb) })
+}
+
+// TestSIGHUPReloadsAndMetricsCount: with the watcher off, SIGHUP alone
+// reloads both, validated; the metrics count it.
+func TestSIGHUPReloadsAndMetricsCount(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	addr := freeAddr(t)
+	in := startInit(t, sb, lnmptest.RunOptions{}, "--hot-reload=false", "--health-addr="+addr)
+	waitServing(t, sb)
+	if err := sb.SetHeaderVersion(4); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.SetFpmEnvVersion(4); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * reloadMaxDelay)
+	if header(sb) != "1" {
+		t.Fatal("reloaded with hot reload off")
+	}
+	in.Signal(syscall.SIGHUP)
+	waitFor(t, "nginx after SIGHUP", "4", func() string { return header(sb) })
+	waitFor(t, "php-fpm after SIGHUP", "4", func() string { return envVersion(sb) })
+	_, m := getStatus("http://" + addr + "/metrics")
+	for _, c := range []string{"nginx", "php-fpm"} {
+		if v := metricValue(m, `lnmp_reloads_total{child="`+c+`",result="ok"}`); v != "1" {
+			t.Errorf("reloads_total for %s = %q, want 1", c, v)
+		}
+		if v := metricValue(m, `lnmp_last_reload_success_timestamp_seconds{child="`+c+`"}`); v == "" || v == "0" {
+			t.Errorf("no last reload timestamp for %s", c)
+		}
+	}
+}
