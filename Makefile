@@ -3,7 +3,9 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build test lint deps bench demo clean
+PLATFORMS := linux/amd64 linux/arm64
+
+.PHONY: help build test lint deps bench demo release clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -28,6 +30,15 @@ bench: ## lnmp-init vs supervisord vs tini, each as PID 1 (root)
 
 demo: ## serve examples/app on http://127.0.0.1:8080 under lnmp-init (root)
 	scripts/demo.sh
+
+release: ## static binaries for linux/amd64 and linux/arm64, with SHA256SUMS, in dist/
+	rm -rf dist && mkdir -p dist
+	for p in $(PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+	    -o dist/lnmp-init-$$os-$$arch ./cmd/lnmp-init || exit 1; \
+	done
+	cd dist && sha256sum lnmp-init-* > SHA256SUMS && cat SHA256SUMS
 
 clean:
 	rm -rf bin dist
