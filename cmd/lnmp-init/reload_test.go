@@ -76,8 +76,15 @@ func TestConfigMapSwapsAreServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("php-fpm pool swap served after %v", waitFor(t, "php-fpm to serve env 2", "2", func() string { return envVersion(sb) }))
-	if reloads(in, "nginx", "config reloaded") != 1 || reloads(in, "php-fpm", "config reloaded") != 1 {
-		t.Errorf("want one reload each, got nginx %d, php-fpm %d", reloads(in, "nginx", "config reloaded"), reloads(in, "php-fpm", "config reloaded"))
+	// The new workers can answer a moment before lnmp-init has seen the
+	// old ones go and logged the reload.
+	if err := lnmptest.WaitUntil(servedWithin, "both reloads logged", func() bool {
+		return reloads(in, "nginx", "config reloaded") >= 1 && reloads(in, "php-fpm", "config reloaded") >= 1
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, f := reloads(in, "nginx", "config reloaded"), reloads(in, "php-fpm", "config reloaded"); n != 1 || f != 1 {
+		t.Errorf("want one reload each, got nginx %d, php-fpm %d", n, f)
 	}
 }
 
