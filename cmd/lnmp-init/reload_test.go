@@ -249,7 +249,16 @@ func TestSIGHUPReloadsAndMetricsCount(t *testing.T) {
 	in.Signal(syscall.SIGHUP)
 	waitFor(t, "nginx after SIGHUP", "4", func() string { return header(sb) })
 	waitFor(t, "php-fpm after SIGHUP", "4", func() string { return envVersion(sb) })
-	_, m := getStatus("http://" + addr + "/metrics")
+	// The reload is counted once lnmp-init has seen it settle, which can
+	// trail the first answer with the new config.
+	var m string
+	if err := lnmptest.WaitUntil(servedWithin, "both reloads counted", func() bool {
+		_, m = getStatus("http://" + addr + "/metrics")
+		return metricValue(m, `lnmp_reloads_total{child="php-fpm",result="ok"}`) == "1" &&
+			metricValue(m, `lnmp_reloads_total{child="nginx",result="ok"}`) == "1"
+	}); err != nil {
+		t.Error(err)
+	}
 	for _, c := range []string{"nginx", "php-fpm"} {
 		if v := metricValue(m, `lnmp_reloads_total{child="`+c+`",result="ok"}`); v != "1" {
 			t.Errorf("reloads_total for %s = %q, want 1", c, v)
