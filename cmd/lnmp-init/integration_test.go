@@ -155,22 +155,11 @@ func TestOrphansAreReaped(t *testing.T) {
 	}
 }
 
-// fpmProcs returns the php-fpm master and workers in the namespace.
-func fpmProcs(in *lnmptest.Init) []lnmptest.Proc {
-	var out []lnmptest.Proc
-	for _, p := range in.Descendants() {
-		if strings.HasPrefix(p.Comm, "php-fpm") && p.State != "Z" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // killFpm SIGKILLs php-fpm's master and every worker from outside, and
 // waits until they are gone: a dying worker can still answer a request.
 func killFpm(t *testing.T, in *lnmptest.Init) {
 	t.Helper()
-	procs := fpmProcs(in)
+	procs := in.PHPFPM()
 	if len(procs) < 2 {
 		t.Fatalf("php-fpm processes: %+v", procs)
 	}
@@ -194,10 +183,10 @@ func TestPhpFpmKilledComesBack(t *testing.T) {
 	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
 	in := startInit(t, sb, lnmptest.RunOptions{})
 	waitServing(t, sb)
-	before := fpmProcs(in)
+	before := in.PHPFPM()
 	killFpm(t, in)
 	waitServing(t, sb)
-	after := fpmProcs(in)
+	after := in.PHPFPM()
 	for _, a := range after {
 		for _, b := range before {
 			if a.Pid == b.Pid {
@@ -221,7 +210,7 @@ func TestMasterKilledAloneFreesItsSocket(t *testing.T) {
 	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
 	in := startInit(t, sb, lnmptest.RunOptions{})
 	waitServing(t, sb)
-	for _, p := range fpmProcs(in) {
+	for _, p := range in.PHPFPM() {
 		if p.PPid == in.Pid() {
 			_ = syscall.Kill(p.Pid, syscall.SIGKILL)
 		}

@@ -133,3 +133,14 @@ func readNSPid(pid int) int {
 	}
 	return 0
 }
+
+// PHPFPM returns the live php-fpm master and workers in the namespace.
+func (in *Init) PHPFPM() []Proc {
+	var out []Proc
+	for _, p := range in.Descendants() {
+		if strings.HasPrefix(p.Comm, "php-fpm") && p.State != "Z" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
