@@ -57,16 +57,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Warn("cannot become a subreaper; orphans of the children will not be reaped", zap.Error(err))
 	}
 	logStack(log, set, st)
-
-	childOut, childErr, flush, err := childOutput()
+	out, err := childOutput()
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	defer flush()
-	if childOut != os.Stdout || childErr != os.Stderr {
+	defer out.flush()
+	if out.relayed {
 		log.Info("stdout or stderr cannot be reopened by the children (a pipe of another user); relaying their output")
 	}
-
 	// Opened before any child starts: a taken port is bad input, not a
 	// probe that fails later.
 	var probes net.Listener
@@ -75,25 +73,31 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			return exitCode(stderr, settingError("health-addr", "%v", err))
 		}
 	}
+	return runStack(intake, log, set, st, out, probes)
+}
 
+// runStack wires the running parts, each in its own block, runs the
+// supervisor to its end and returns lnmp-init's exit code.
+func runStack(intake *signals.Intake, log *zap.Logger, set *settings, st *stack, out *childIO, probes net.Listener) int {
 	cfg := supervisorConfig(set, st)
 	for _, h := range hazards(set, st, cfg) {
 		log.Warn(h)
 	}
-	reaper := signals.NewReaper(256)
 	ctx, cancel := context.WithCancel(context.Background())
 	var background sync.WaitGroup
+	defer background.Wait()
+	defer cancel()
+
+	// The reaper: the only waiter for children.
+	reaper := signals.NewReaper(256)
 	background.Go(func() { reaper.Loop(ctx, intake.Child) })
 
-	var names []string
-	for _, c := range cfg.Children {
-		names = append(names, c.Name)
-	}
+	// The supervisor, and the metrics that observe it.
 	var sup *supervisor.Supervisor
-	mx := metrics.New(names, func() *supervisor.Status { return sup.Status() })
+	mx := metrics.New(childNames(cfg), func() *supervisor.Status { return sup.Status() })
 	reloadAsks := make(chan struct{}, 1)
 	sup = supervisor.New(cfg, supervisor.Deps{
-		Launcher: supervisor.ReaperLauncher{Reaper: reaper, Stdout: childOut, Stderr: childErr},
+		Launcher: supervisor.ReaperLauncher{Reaper: reaper, Stdout: out.stdout, Stderr: out.stderr},
 		Host:     supervisor.OSHost{},
 		Signals:  intake.Control,
 		Orphans:  reaper.Orphans(),
@@ -101,8 +105,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		Observer: mx,
 		Reload:   reloadAsks,
 	})
+
+	// Hot reload.
 	run := func(cmd *exec.Cmd) ([]byte, error) { return reaper.Run(ctx, cmd) }
 	startReload(ctx, &background, log, set, st, sup, run, reloadAsks, mx.ReloadDone)
+
+	// Probes and metrics.
 	if probes != nil {
 		srv := &health.Server{Status: sup.Status, Metrics: mx.Handler(), Log: log}
 		for _, p := range st.fpm.Pools {
@@ -111,10 +119,15 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		background.Go(func() { srv.Serve(ctx, probes) })
 		log.Info("probes listening", zap.String("addr", probes.Addr().String()))
 	}
-	result := sup.Run(context.Background())
-	cancel()
-	background.Wait()
-	return result.Code
+	return sup.Run(context.Background()).Code
+}
+
+func childNames(cfg supervisor.Config) []string {
+	var names []string
+	for _, c := range cfg.Children {
+		names = append(names, c.Name)
+	}
+	return names
 }
 
 // stack is the php-fpm and nginx that lnmp-init runs.

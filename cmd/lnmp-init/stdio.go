@@ -13,6 +13,15 @@ import (
 // output of its children to be copied.
 const relayFlushWait = time.Second
 
+// childIO is what children write to.
+type childIO struct {
+	stdout, stderr *os.File
+	// relayed is true when lnmp-init copies the children's output.
+	relayed bool
+	// flush ends the copying once the children are gone.
+	flush func()
+}
+
 // childOutput returns the files children write to: lnmp-init's own stdout
 // and stderr, written straight, when the children can reopen them.
 //
@@ -23,8 +32,7 @@ const relayFlushWait = time.Second
 // /proc/self/fd/2 fails (exit 78) and so does nginx's access_log
 // /dev/stdout (docker-library/php#878). Then lnmp-init gives its children
 // pipes of its own, which they can reopen, and copies them to its output.
-// flush stops the copying once the children are gone.
-func childOutput() (stdout, stderr *os.File, flush func(), err error) {
+func childOutput() (*childIO, error) {
 	var flushes []func()
 	relay := func(f *os.File) (*os.File, error) {
 		if reopenable(f) {
@@ -48,17 +56,19 @@ func childOutput() (stdout, stderr *os.File, flush func(), err error) {
 		})
 		return w, nil
 	}
-	if stdout, err = relay(os.Stdout); err != nil {
-		return nil, nil, nil, err
+	stdout, err := relay(os.Stdout)
+	if err != nil {
+		return nil, err
 	}
-	if stderr, err = relay(os.Stderr); err != nil {
-		return nil, nil, nil, err
+	stderr, err := relay(os.Stderr)
+	if err != nil {
+		return nil, err
 	}
-	return stdout, stderr, func() {
+	return &childIO{stdout: stdout, stderr: stderr, relayed: len(flushes) > 0, flush: func() {
 		for _, f := range flushes {
 			f()
 		}
-	}, nil
+	}}, nil
 }
 
 // reopenable reports whether f can be opened again by path, as a child's
