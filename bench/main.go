@@ -18,11 +18,20 @@
 //   - the exit code of the SIGTERM run.
 //
 // It prints a Markdown table of the medians over -runs runs, each in a new
-// sandbox and namespace. It needs root, unshare, nginx, php-fpm,
-// supervisord and tini, and builds lnmp-init unless -lnmp-init names a
-// binary. From the module root:
+// sandbox and namespace. Then, unless -reload=false, a second table times
+// lnmp-init's hot reload on a sandbox whose conf.d and fpm.d are written
+// as a Kubernetes ConfigMap volume (the other inits have no hot reload):
 //
-//	go run ./bench [-runs 3] [-only lnmp-init,tini] [-v] [-lnmp-init PATH]
+//   - swap to served: from the atomic ..data swap of nginx's or php-fpm's
+//     config to the first response showing the new version, over 5 swaps
+//     of each per run, a second apart;
+//   - storm: 8 clients sending back to back while the configs change every
+//     0.5 s, 12 times: requests sent, failed, and reloads done.
+//
+// It needs root, unshare, nginx, php-fpm, supervisord and tini, and builds
+// lnmp-init unless -lnmp-init names a binary. From the module root:
+//
+//	go run ./bench [-runs 3] [-only lnmp-init,tini] [-reload=false] [-v] [-lnmp-init PATH]
 package main
 
 import (
@@ -49,6 +58,13 @@ type config struct {
 	only     nameList
 	verbose  bool
 	lnmpInit string
+	reload   bool
+}
+
+// reloadWanted reports whether the reload table is measured: asked for,
+// and lnmp-init, the only init with hot reload, selected.
+func (c config) reloadWanted() bool {
+	return c.reload && slices.Contains(c.only.selected(), nameLnmpInit)
 }
 
 // run is the whole benchmark without os.Exit, so every deferred cleanup
@@ -81,18 +97,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	defer cleanup()
 	rows, failed := benchmark(ctx, r, cfg.only.selected(), cfg.runs, stderr)
+	var reloads []reloadSample
+	if cfg.reloadWanted() && ctx.Err() == nil {
+		var reloadFailed bool
+		reloads, reloadFailed = reloadBenchmark(ctx, r, cfg.runs, stderr)
+		failed = failed || reloadFailed
+	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "bench: interrupted")
 		return 130
 	}
 	fmt.Fprint(stdout, markdownTable(tableHeader(), rows))
 	fmt.Fprintln(stdout)
+	if cfg.reloadWanted() {
+		printReload(stdout, cfg, reloads)
+	}
 	fmt.Fprintln(stdout, footer(args, r.bin, cfg.runs, began))
 	fmt.Fprintf(stderr, "bench: took %s\n", time.Since(began).Round(100*time.Millisecond))
 	if failed {
 		return 1
 	}
 	return 0
+}
+
+// printReload prints the reload table, the verdict on issue 3's targets
+// and how it was measured.
+func printReload(w io.Writer, cfg config, samples []reloadSample) {
+	fmt.Fprint(w, markdownTable(reloadHeader(), reloadRows(cfg.only.selected(), samples)))
+	fmt.Fprintf(w, "\n%s\n\n%s\n\n", reloadVerdict(samples), reloadNote(cfg.runs))
 }
 
 // prepare finds every binary the selected inits need and builds lnmp-init
@@ -165,6 +197,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.runs, "runs", 3, "runs per init; the table shows the median")
 	fs.Var(&cfg.only, "only", "run only these inits (repeatable or comma-separated): "+strings.Join(contenderNames(), ", "))
 	fs.BoolVar(&cfg.verbose, "v", false, "copy every PID 1's output to stderr")
+	fs.BoolVar(&cfg.reload, "reload", true, "also time lnmp-init's hot reload and run the reload storm (second table); needs lnmp-init selected")
 	fs.StringVar(&cfg.lnmpInit, "lnmp-init", "", "prebuilt lnmp-init binary; empty: build ./cmd/lnmp-init into a temp dir")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
@@ -20,18 +21,25 @@ import (
 // os.ErrDeadlineExceeded after limit, and at once when PID 1 is gone, since
 // then nothing will ever answer.
 func pollOK(ctx context.Context, in *lnmptest.Init, url string, every, limit time.Duration) (time.Time, error) {
+	return pollFor(ctx, in, url, "200", ok, every, limit)
+}
+
+// pollFor is pollOK for any answer: it polls until accept takes a response,
+// which want describes for the errors.
+func pollFor(ctx context.Context, in *lnmptest.Init, url, want string, accept func(lnmptest.Result) bool,
+	every, limit time.Duration) (time.Time, error) {
 	deadline := time.Now().Add(limit)
 	for {
 		res := lnmptest.Fetch(url, time.Second)
-		if ok(res) {
+		if accept(res) {
 			return res.End, nil
 		}
 		if _, alive := in.PID1(); !alive {
-			return time.Time{}, fmt.Errorf("PID 1 exited before %s answered 200 (last: status %d, %v)", url, res.Status, res.Err)
+			return time.Time{}, fmt.Errorf("PID 1 exited before %s answered %s (last: status %d, %v)", url, want, res.Status, res.Err)
 		}
 		if time.Now().After(deadline) {
-			return time.Time{}, fmt.Errorf("%s did not answer 200 within %v (last: status %d, %v): %w",
-				url, limit, res.Status, res.Err, os.ErrDeadlineExceeded)
+			return time.Time{}, fmt.Errorf("%s did not answer %s within %v (last: status %d, %v): %w",
+				url, want, limit, res.Status, res.Err, os.ErrDeadlineExceeded)
 		}
 		if err := sleepUntil(ctx, time.Now().Add(every)); err != nil {
 			return time.Time{}, err
@@ -207,4 +215,54 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// load is clients sending requests back to back, each on a new
+// connection, until stopped.
+type load struct {
+	sent, failed atomic.Int64
+	mu           sync.Mutex
+	examples     []string // the first few failures
+	done         chan struct{}
+	wg           sync.WaitGroup
+}
+
+// startLoad starts clients, spread evenly over urls.
+func startLoad(ctx context.Context, urls []string, clients int) *load {
+	l := &load{done: make(chan struct{})}
+	for i := range clients {
+		url := urls[i%len(urls)]
+		l.wg.Go(func() {
+			for ctx.Err() == nil {
+				select {
+				case <-l.done:
+					return
+				default:
+				}
+				l.record(url, lnmptest.Fetch(url, requestTimeout))
+			}
+		})
+	}
+	return l
+}
+
+func (l *load) record(url string, res lnmptest.Result) {
+	l.sent.Add(1)
+	if ok(res) {
+		return
+	}
+	l.failed.Add(1)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.examples) < 3 {
+		l.examples = append(l.examples, fmt.Sprintf("%s: status %d, %v", url, res.Status, res.Err))
+	}
+}
+
+// stop stops the clients, waits for their last requests and returns the
+// counts.
+func (l *load) stop() (sent, failed int, examples []string) {
+	close(l.done)
+	l.wg.Wait()
+	return int(l.sent.Load()), int(l.failed.Load()), l.examples
 }

@@ -114,12 +114,16 @@ func formatCount(xs []float64, of int) string {
 	if len(xs) == 0 {
 		return "n/a"
 	}
-	cell := strconv.FormatFloat(median(xs), 'f', -1, 64) + "/" + strconv.Itoa(of)
+	return strconv.FormatFloat(median(xs), 'f', -1, 64) + "/" + strconv.Itoa(of) + spread(xs)
+}
+
+// spread is " (lo–hi)" when the values differ, else empty.
+func spread(xs []float64) string {
 	lo, hi := slices.Min(xs), slices.Max(xs)
-	if lo != hi {
-		cell += fmt.Sprintf(" (%g–%g)", lo, hi)
+	if lo == hi {
+		return ""
 	}
-	return cell
+	return " (" + strconv.FormatFloat(lo, 'f', -1, 64) + "–" + strconv.FormatFloat(hi, 'f', -1, 64) + ")"
 }
 
 // formatCodes lists each distinct exit code once, in the order seen: a

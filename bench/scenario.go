@@ -61,12 +61,12 @@ type runner struct {
 // each with its own sandbox and namespace so one cannot disturb the other.
 func (r runner) measure(ctx context.Context, name string) (sample, error) {
 	var s sample
-	if err := r.withInit(ctx, name, func(sb *lnmptest.Sandbox, in *lnmptest.Init, t0 time.Time) error {
+	if err := r.withInit(ctx, name, sandboxOptions(), func(sb *lnmptest.Sandbox, in *lnmptest.Init, t0 time.Time) error {
 		return r.sigtermRun(ctx, name, sb, in, t0, &s)
 	}); err != nil {
 		return s, fmt.Errorf("%s, SIGTERM run: %w", name, err)
 	}
-	if err := r.withInit(ctx, name, func(sb *lnmptest.Sandbox, in *lnmptest.Init, t0 time.Time) error {
+	if err := r.withInit(ctx, name, sandboxOptions(), func(sb *lnmptest.Sandbox, in *lnmptest.Init, t0 time.Time) error {
 		return r.crashRun(ctx, sb, in, &s)
 	}); err != nil {
 		return s, fmt.Errorf("%s, crash run: %w", name, err)
@@ -74,17 +74,22 @@ func (r runner) measure(ctx context.Context, name string) (sample, error) {
 	return s, nil
 }
 
-// withInit creates a sandbox, starts the init on it and hands both to f
-// with the moment PID 1 was started; whatever happens, the namespace is
-// killed and the sandbox removed afterwards.
-func (r runner) withInit(ctx context.Context, name string,
+// sandboxOptions is the setup every init runs on.
+func sandboxOptions() lnmptest.Options {
+	return lnmptest.Options{Workers: workers, ProcessControlTimeout: processControlTimeout}
+}
+
+// withInit creates a sandbox with opts, starts the init on it and hands
+// both to f with the moment PID 1 was started; whatever happens, the
+// namespace is killed and the sandbox removed afterwards.
+func (r runner) withInit(ctx context.Context, name string, opts lnmptest.Options,
 	f func(*lnmptest.Sandbox, *lnmptest.Init, time.Time) error) error {
 	dir, err := os.MkdirTemp("", "lnmp-bench-")
 	if err != nil {
 		return fmt.Errorf("sandbox dir: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	sb, err := lnmptest.NewSandbox(dir, lnmptest.Options{Workers: workers, ProcessControlTimeout: processControlTimeout})
+	sb, err := lnmptest.NewSandbox(dir, opts)
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
@@ -182,7 +187,7 @@ func (r runner) crashRun(ctx context.Context, sb *lnmptest.Sandbox, in *lnmptest
 	// survive and keep serving, so wait for the whole pool first.
 	var victims []lnmptest.Proc
 	if err := lnmptest.WaitUntil(5*time.Second, "php-fpm's master and all its workers", func() bool {
-		victims = fpmProcs(in)
+		victims = in.PHPFPM()
 		return len(victims) >= workers+1
 	}); err != nil {
 		return fmt.Errorf("%w: found %d php-fpm processes", err, len(victims))
@@ -208,17 +213,6 @@ func (r runner) crashRun(ctx context.Context, sb *lnmptest.Sandbox, in *lnmptest
 	}
 	s.recovery, s.recovered = back.Sub(killedAt), true
 	return nil
-}
-
-// fpmProcs returns the live php-fpm master and workers in the namespace.
-func fpmProcs(in *lnmptest.Init) []lnmptest.Proc {
-	var out []lnmptest.Proc
-	for _, p := range in.Descendants() {
-		if strings.HasPrefix(p.Comm, "php-fpm") && p.State != "Z" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // allDead reports whether every proc has exited, reaped or not.
