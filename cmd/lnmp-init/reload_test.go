@@ -268,3 +268,31 @@ func TestSIGHUPReloadsAndMetricsCount(t *testing.T) {
 		}
 	}
 }
+
+// TestSubPathMountIsWarnedAbout: a config file bind-mounted on its own (what
+// a Kubernetes subPath mount is) is named in a warning at start. The bind
+// mount is made inside the test's own mount namespace, which --mount-proc
+// gives lnmp-init.
+func TestSubPathMountIsWarnedAbout(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	pool := sb.FpmD() + "/www.conf"
+	script := `mount --bind "$POOL" "$POOL" && exec "$SELF" "$@"`
+	args := []string{"-c", script, "sh", "--php-fpm-config=" + sb.FpmConf(), "--nginx-config=" + sb.NginxConf(),
+		"--log-format=console", "--health-addr=" + freeAddr(t)}
+	in := lnmptest.StartTestInit(t, "/bin/sh", args, lnmptest.RunOptions{Env: []string{testMainEnv + "=1", "POOL=" + pool, "SELF=" + os.Args[0]}})
+	waitServing(t, sb)
+	if err := lnmptest.WaitUntil(upWithin, "the subPath warning", func() bool {
+		for _, line := range strings.Split(in.Output(), "\n") {
+			if strings.Contains(line, "subPath") && strings.Contains(line, pool) {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(in.Output(), "Kubernetes subPath mount"); n != 1 {
+		t.Errorf("%d subPath warnings, want one for the one file", n)
+	}
+}
