@@ -5,7 +5,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 
 PLATFORMS := linux/amd64 linux/arm64
 
-.PHONY: help build test lint deps bench demo release clean
+.PHONY: help build test lint deps bench demo release clean image-base image-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,6 +27,17 @@ test: lint ## every test, with the race detector; integration tests need root
 bench: ## lnmp-init vs supervisord vs tini, each as PID 1 (root)
 	scripts/install-deps.sh --bench
 	$(GO) run ./bench -runs 3
+
+image-base: ## base image lnmp-base:test for the container tests: Debian 12 via mmdebstrap, no registry (root, docker)
+	scripts/image-base.sh
+
+# The test image's context is exactly the files it copies, sent as a tar: the
+# root .dockerignore excludes bin/, and the legacy builder (Docker without
+# buildx) ignores Dockerfile-specific ignore files.
+image-test: build image-base ## build the test image, then the container tests against Docker (root, docker)
+	tar -c test/image/Dockerfile examples bin/lnmp-init | docker build -q --label lnmp-init.image-test=1 -f test/image/Dockerfile -t lnmp-init-test:local -
+	docker image prune -f --filter label=lnmp-init.image-test=1 >/dev/null # the previous build, now untagged
+	LNMP_IMAGE_TEST=1 $(GO) test -count=1 -timeout 10m -v ./test/image/
 
 demo: ## serve examples/app on http://127.0.0.1:8080 under lnmp-init (root)
 	scripts/demo.sh
