@@ -158,3 +158,32 @@ func noteLink(links map[string]bool, p string) {
 func isAbsent(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
+
+// Snapshot hashes every group's content now, by name. Taken before the
+// programs read their configs and again once a Watcher watches, it tells
+// which groups changed in between, when no watch could see it.
+func Snapshot(groups []Group) (map[string]string, error) {
+	parsed, err := parseGroups(groups)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(parsed))
+	for _, g := range parsed {
+		if out[g.name], _, err = hashGroup(g); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ChangedBetween names the groups whose hash differs between two
+// snapshots, in the order of groups.
+func ChangedBetween(groups []Group, before, after map[string]string) []string {
+	var out []string
+	for _, g := range groups {
+		if before[g.Name] != after[g.Name] {
+			out = append(out, g.Name)
+		}
+	}
+	return out
+}

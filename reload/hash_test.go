@@ -199,3 +199,29 @@ func TestAffected(t *testing.T) {
 		t.Error("a Chmod-only event counted")
 	}
 }
+
+func TestSnapshotSeesAChangeBeforeTheWatch(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "a.conf")
+	if err := os.WriteFile(conf, []byte("one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	groups := []Group{{Name: "nginx", Paths: []string{filepath.Join(dir, "*.conf")}}, {Name: "php-fpm", Paths: []string{filepath.Join(dir, "*.ini")}}}
+	before, err := Snapshot(groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte("two"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	after, err := Snapshot(groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ChangedBetween(groups, before, after); len(got) != 1 || got[0] != "nginx" {
+		t.Fatalf("changed %v, want [nginx]", got)
+	}
+	if got := ChangedBetween(groups, after, after); len(got) != 0 {
+		t.Fatalf("changed %v between identical snapshots", got)
+	}
+}

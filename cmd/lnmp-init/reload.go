@@ -82,6 +82,13 @@ func startReload(ctx context.Context, bg *sync.WaitGroup, log *zap.Logger, set *
 		log.Info("hot reload is off (--hot-reload=false); SIGHUP still reloads")
 		return
 	}
+	// Hashed now, before the children read their configs, and again once
+	// the watches are in place: a change in between is reloaded too.
+	early := watchGroups(set, st, "", nil)
+	before, err := reload.Snapshot(early)
+	if err != nil {
+		log.Warn("cannot hash the configs", zap.Error(err))
+	}
 	bg.Go(func() {
 		// php-fpm -i takes tens of milliseconds: not on the start path.
 		iniFile, scanDirs, err := phpfpm.IniPaths(run, st.fpmBin)
@@ -97,6 +104,16 @@ func startReload(ctx context.Context, bg *sync.WaitGroup, log *zap.Logger, set *
 		}
 		for _, g := range groups {
 			log.Info("watching for config changes", zap.String("child", g.Name), zap.Strings("paths", g.Paths))
+		}
+		if after, err := reload.Snapshot(early); err == nil && before != nil {
+			if missed := reload.ChangedBetween(early, before, after); len(missed) > 0 {
+				log.Info("configs changed while lnmp-init started; reloading", zap.Strings("children", missed))
+				select {
+				case changes <- reload.Change{Groups: missed}:
+				case <-ctx.Done():
+					return
+				}
+			}
 		}
 		if err := w.Run(ctx, changes); err != nil {
 			log.Error("config watcher stopped; hot reload is off, SIGHUP still reloads", zap.Error(err))
