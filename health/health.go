@@ -17,8 +17,10 @@ import (
 	"github.com/lnmp-init/lnmp-init/supervisor"
 )
 
-// pingTimeout bounds the FastCGI ping of all pools for one /readyz.
-const pingTimeout = 2 * time.Second
+// pingTimeout bounds the FastCGI ping of all pools for one /readyz: under
+// the kubelet's default probe timeout of 1 s, so a slow pool answers 503
+// with a reason rather than a probe timeout.
+const pingTimeout = 900 * time.Millisecond
 
 // Pinger asks one php-fpm pool to answer a real request.
 type Pinger interface {
@@ -30,8 +32,9 @@ type Pinger interface {
 type Server struct {
 	// Status returns the supervisor's latest snapshot.
 	Status func() *supervisor.Status
-	// Pools are pinged by /readyz once everything else says ready.
-	Pools []Pinger
+	// Pools returns the php-fpm pools /readyz pings once everything else
+	// says ready: the ones of the config in force, which a reload may change.
+	Pools func() []Pinger
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
 	Log     *zap.Logger
@@ -71,7 +74,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if len(reasons) == 0 {
 		ctx, cancel := context.WithTimeout(r.Context(), pingTimeout)
 		defer cancel()
-		for _, p := range s.Pools {
+		for _, p := range s.Pools() {
 			if err := p.Ping(ctx); err != nil {
 				reasons = append(reasons, "php-fpm does not answer: "+err.Error())
 			}

@@ -61,7 +61,7 @@ func TestReadyz(t *testing.T) {
 		}, nil, 503, "nginx is not running"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Server{Status: tc.status, Pools: []Pinger{pinger{tc.ping}}, Log: zap.NewNop()}
+			s := &Server{Status: tc.status, Pools: func() []Pinger { return []Pinger{pinger{tc.ping}} }, Log: zap.NewNop()}
 			code, a := get(t, s, "/readyz")
 			if code != tc.code || (tc.reason != "" && !strings.Contains(strings.Join(a.Reasons, "; "), tc.reason)) {
 				t.Errorf("got %d %+v, want %d with %q", code, a, tc.code, tc.reason)

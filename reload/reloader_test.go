@@ -3,6 +3,7 @@ package reload
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -93,5 +94,48 @@ func TestReloaderOrderAndSIGHUP(t *testing.T) {
 	want := []string{"signal nginx", "done nginx", "signal php-fpm", "done php-fpm", "signal nginx", "done nginx"}
 	if !reflect.DeepEqual(sup.events, want) {
 		t.Fatalf("supervisor saw %v, want %v", sup.events, want)
+	}
+}
+
+// notReadyTwice refuses twice with errNotReady, then accepts.
+type notReadyTwice struct {
+	fakeSupervisor
+	refusals int
+}
+
+var errNotReady = errors.New("not ready")
+
+func (f *notReadyTwice) SignalReload(ctx context.Context, child string) error {
+	if f.refusals < 2 {
+		f.refusals++
+		return fmt.Errorf("%s: %w", child, errNotReady)
+	}
+	return f.fakeSupervisor.SignalReload(ctx, child)
+}
+
+// TestReloadWaitsForAStartingChild: a change that arrives while the child
+// starts or restarts is applied once it is ready, not dropped.
+func TestReloadWaitsForAStartingChild(t *testing.T) {
+	var steps []string
+	sup := &notReadyTwice{}
+	var results []string
+	r := &Reloader{Targets: []Target{fakeTarget("nginx", nil, nil, &steps)}, Signaller: sup, Log: zap.NewNop(), NotReady: errNotReady,
+		Done: func(child, result string, _ time.Time) { results = append(results, result) }}
+	r.reload(context.Background(), []string{"nginx"}, nil, "files changed")
+	if sup.refusals != 2 || !reflect.DeepEqual(sup.events, []string{"signal nginx", "done nginx"}) || !reflect.DeepEqual(results, []string{"ok"}) {
+		t.Fatalf("refusals %d, events %v, results %v", sup.refusals, sup.events, results)
+	}
+}
+
+// TestNoValidationDuringAStop: validators are children a stop would wait
+// for, so none runs once a stop has begun.
+func TestNoValidationDuringAStop(t *testing.T) {
+	var steps []string
+	sup := &fakeSupervisor{}
+	r := &Reloader{Targets: []Target{fakeTarget("nginx", nil, nil, &steps)}, Signaller: sup, Log: zap.NewNop(),
+		Stopping: func() bool { return true }}
+	r.reload(context.Background(), []string{"nginx"}, nil, "SIGHUP")
+	if len(steps) != 0 || len(sup.events) != 0 {
+		t.Fatalf("steps %v, events %v during a stop", steps, sup.events)
 	}
 }

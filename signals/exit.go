@@ -43,4 +43,5 @@ type ExitError struct {
 	Exit
 }
 
+// Error says how the process ended.
 func (e *ExitError) Error() string { return e.Exit.String() }

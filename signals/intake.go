@@ -25,7 +25,8 @@ type Intake struct {
 func Notify() *Intake {
 	control := make(chan os.Signal, 16)
 	child := make(chan os.Signal, 1)
-	// Stop (TERM, QUIT, INT), reload (HUP), log reopening (USR1, USR2).
+	// Stop (TERM, QUIT, INT), reload (HUP), log reopening (USR1); USR2 is
+	// taken in so that it is logged and ignored rather than fatal.
 	signal.Notify(control, unix.SIGTERM, unix.SIGQUIT, unix.SIGINT, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2)
 	signal.Notify(child, unix.SIGCHLD)
 	return &Intake{

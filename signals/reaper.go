@@ -124,7 +124,14 @@ func (r *Reaper) Run(ctx context.Context, cmd *exec.Cmd) ([]byte, error) {
 	case e = <-done:
 	case <-ctx.Done():
 		_ = cmd.Process.Kill()
-		e = <-done
+		// Reap here too: the loop may have stopped with the same context.
+		for e.Pid == 0 {
+			select {
+			case e = <-done:
+			case <-time.After(10 * time.Millisecond):
+				r.Reap()
+			}
+		}
 	}
 	var out []byte
 	select {

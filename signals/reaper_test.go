@@ -115,6 +115,34 @@ func TestRunKillsOnContextEnd(t *testing.T) {
 	}
 }
 
+// TestRunEndsWithoutTheLoop: a Run cancelled by the context that also ended
+// the reap loop still reaps its command and returns.
+func TestRunEndsWithoutTheLoop(t *testing.T) {
+	if err := BecomeSubreaper(); err != nil {
+		t.Fatal(err)
+	}
+	r := NewReaper(8)
+	ctx, cancel := context.WithCancel(context.Background())
+	child := make(chan os.Signal, 1)
+	unixNotify(child)
+	loopDone := make(chan struct{})
+	go func() { r.Loop(ctx, child); close(loopDone) }()
+	ran := make(chan error, 1)
+	go func() { _, err := r.Run(ctx, exec.Command("sleep", "30")); ran <- err }()
+	time.Sleep(100 * time.Millisecond) // let sleep start
+	cancel()
+	<-loopDone
+	select {
+	case err := <-ran:
+		var ee *ExitError
+		if !errors.As(err, &ee) || ee.Signal() != unix.SIGKILL {
+			t.Fatalf("want killed by SIGKILL, got %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run never returned once the loop had stopped")
+	}
+}
+
 func TestStartRoutesExitToOwner(t *testing.T) {
 	r := startLoop(t)
 	exits := make(chan Exit, 1)

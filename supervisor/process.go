@@ -90,10 +90,13 @@ func (l ReaperLauncher) Launch(spec *Spec, exits chan<- signals.Exit) (Process, 
 // new process that reused its pid.
 type osProcess struct{ p *os.Process }
 
+// Pid is the master's pid.
 func (o osProcess) Pid() int { return o.p.Pid }
 
+// Signal signals the master through its pidfd.
 func (o osProcess) Signal(sig unix.Signal) error { return o.p.Signal(sig) }
 
+// SignalGroup signals the master's process group.
 func (o osProcess) SignalGroup(sig unix.Signal) error { return unix.Kill(-o.p.Pid, sig) }
 
 // OSHost is the real Host.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -12,6 +13,10 @@ import (
 // ErrStopping refuses a reload once a stop has begun: reloads never run
 // during a stop.
 var ErrStopping = errors.New("lnmp-init is stopping")
+
+// ErrNotReady refuses a reload of a child that is starting or restarting;
+// the caller may try again once it is ready.
+var ErrNotReady = errors.New("not ready")
 
 // reloadRequest asks Run to send a child its reload signal.
 type reloadRequest struct {
@@ -51,6 +56,29 @@ func (s *Supervisor) ReloadDone(child string) {
 	}
 }
 
+// boundChange updates a child's StopBound after a reload changed it.
+type boundChange struct {
+	child string
+	bound time.Duration
+}
+
+// SetStopBound sets the named child's StopBound, for a reloaded config whose
+// process_control_timeout or worker_shutdown_timeout changed. A stop that
+// has already begun keeps the bounds it started with.
+func (s *Supervisor) SetStopBound(child string, bound time.Duration) {
+	select {
+	case s.bounds <- boundChange{child, bound}:
+	case <-s.quit:
+	}
+}
+
+func (s *Supervisor) onBoundChange(b boundChange) {
+	if c := s.child(b.child); c != nil && s.phase < draining && c.spec.StopBound != b.bound {
+		s.logChild(c).Info("stop bound changed by a reload", zap.Duration("from", c.spec.StopBound), zap.Duration("to", b.bound))
+		c.spec.StopBound = b.bound
+	}
+}
+
 // onReloadRequest signals the child when nothing stands against it.
 func (s *Supervisor) onReloadRequest(r reloadRequest) {
 	c := s.child(r.child)
@@ -60,7 +88,7 @@ func (s *Supervisor) onReloadRequest(r reloadRequest) {
 	case s.phase >= draining:
 		r.reply <- ErrStopping
 	case c.proc == nil || !c.ready:
-		r.reply <- fmt.Errorf("%s is not running or not ready", r.child)
+		r.reply <- fmt.Errorf("%s: %w", r.child, ErrNotReady)
 	default:
 		if err := c.proc.Signal(c.spec.ReloadSignal); err != nil {
 			r.reply <- fmt.Errorf("signal %s: %w", r.child, err)

@@ -21,7 +21,8 @@ func (s *Supervisor) requestStop(reason string, drain bool) {
 	s.stopStart, s.phaseStart = now, now
 	s.stopDeadline = now.Add(s.cfg.StopTimeout)
 	for _, c := range s.children {
-		c.restartAt, c.leftover = time.Time{}, nil
+		// No restart, and no start timeout: the stop bounds everything now.
+		c.restartAt, c.leftover, c.readyBy = time.Time{}, nil, time.Time{}
 		if c.cancel != nil {
 			c.cancel()
 			c.cancel = nil
@@ -43,7 +44,10 @@ func (s *Supervisor) requestStop(reason string, drain bool) {
 // the start order, or moves on to reaping when none is left.
 func (s *Supervisor) stopNext() {
 	now := s.now()
-	s.step, s.phaseStart = graceful, now
+	s.phaseStart = now
+	if s.phase != reaping {
+		s.step = graceful
+	}
 	for ; s.stopIdx >= 0; s.stopIdx-- {
 		c := s.children[s.stopIdx]
 		if c.proc == nil {
@@ -122,15 +126,21 @@ func (s *Supervisor) childStopped(c *child) {
 }
 
 // escalate moves the current stop phase one step up the ladder when its
-// deadline has passed: SIGTERM, then SIGKILL, then giving up on it.
+// deadline has passed: SIGTERM, then SIGKILL, then giving up on it. Once the
+// reserve at the end of the stop timeout is reached, the ladder takes
+// everything left at once, and its deadlines are capped, so no later phase
+// can run past the stop timeout.
 func (s *Supervisor) escalate() {
 	now := s.now()
+	if s.phase == stopping && !now.Before(s.stopDeadline.Add(-Reserve)) {
+		s.phase = reaping // the reserve: one ladder for everything
+	}
 	switch s.step {
 	case graceful:
-		s.step, s.phaseDeadline = termSent, now.Add(termGrace)
+		s.step, s.phaseDeadline = termSent, minTime(now.Add(termGrace), s.stopDeadline.Add(-killWait))
 		s.signalPhase(unix.SIGTERM)
 	case termSent:
-		s.step, s.phaseDeadline = killSent, now.Add(killWait)
+		s.step, s.phaseDeadline = killSent, minTime(now.Add(killWait), s.stopDeadline)
 		s.signalPhase(unix.SIGKILL)
 	case killSent:
 		s.log.Error("processes survived SIGKILL; giving up on them", zap.String("phase", s.phase.String()))
@@ -146,20 +156,27 @@ func (s *Supervisor) escalate() {
 }
 
 // signalPhase sends sig to what the current phase waits for: the child
-// being stopped and its group, or, when reaping, everything left.
+// being stopped and its group, or, when reaping, everything left. Only a
+// signal that reached a process counts as an escalation.
 func (s *Supervisor) signalPhase(sig unix.Signal) {
+	reached := 0
+	if s.phase == stopping {
+		c := s.children[s.stopIdx]
+		s.logChild(c).Warn("stop deadline passed; escalating", zap.String("signal", unix.SignalName(sig)))
+		if c.proc.SignalGroup(sig) == nil {
+			reached = 1
+		}
+	} else {
+		reached = s.deps.Host.SignalAll(sig)
+		s.log.Warn("stop deadline passed; escalating", zap.String("signal", unix.SignalName(sig)), zap.Int("processes", reached))
+	}
+	if reached == 0 {
+		return
+	}
 	if sig > s.escalated {
 		s.escalated = sig
 	}
 	s.deps.Observer.Escalated(sig)
-	if s.phase == stopping {
-		c := s.children[s.stopIdx]
-		s.logChild(c).Warn("stop deadline passed; escalating", zap.String("signal", unix.SignalName(sig)))
-		_ = c.proc.SignalGroup(sig)
-		return
-	}
-	n := s.deps.Host.SignalAll(sig)
-	s.log.Warn("stop deadline passed; escalating", zap.String("signal", unix.SignalName(sig)), zap.Int("processes", n))
 }
 
 // hurry answers a second stop signal: skip every wait left and escalate

@@ -74,6 +74,7 @@ type Supervisor struct {
 	readyc     chan readyResult
 	reloadc    chan reloadRequest
 	reloadDone chan string
+	bounds     chan boundChange
 	quit       chan struct{} // closed when Run returns
 
 	phase         phase
@@ -116,6 +117,7 @@ func New(cfg Config, deps Deps) *Supervisor {
 		readyc:     make(chan readyResult, len(cfg.Children)),
 		reloadc:    make(chan reloadRequest),
 		reloadDone: make(chan string),
+		bounds:     make(chan boundChange),
 		quit:       make(chan struct{}),
 	}
 	for i := range cfg.Children {
@@ -152,6 +154,8 @@ func (s *Supervisor) Run(ctx context.Context) Result {
 			s.onReloadRequest(r)
 		case name := <-s.reloadDone:
 			s.onReloadDone(name)
+		case b := <-s.bounds:
+			s.onBoundChange(b)
 		case <-wake:
 			s.onTime()
 		case <-ctxDone:
@@ -203,6 +207,8 @@ func (s *Supervisor) onTime() {
 		}
 	}
 	switch {
+	case s.phase == reaping && !s.deps.Host.HasChildren():
+		s.finish()
 	case s.phase == draining && !now.Before(s.drainUntil):
 		s.deps.Observer.PhaseDone("drain", now.Sub(s.phaseStart))
 		s.log.Info("drain delay over", zap.Duration("duration", now.Sub(s.phaseStart)))
@@ -210,8 +216,6 @@ func (s *Supervisor) onTime() {
 		s.stopNext()
 	case (s.phase == stopping || s.phase == reaping) && !now.Before(s.phaseDeadline):
 		s.escalate()
-	case s.phase == reaping && !s.deps.Host.HasChildren():
-		s.finish()
 	}
 }
 

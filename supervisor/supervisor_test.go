@@ -132,30 +132,60 @@ func TestEarlyFrontLeavesTheBudgetToTheBack(t *testing.T) {
 	}
 }
 
-// TestStopTimeoutBoundsEverything: a stop timeout too short for the plan
-// still ends with SIGKILL before the deadline.
+// TestStopTimeoutBoundsEverything: a stop timeout too short for the plan,
+// and processes that survive every signal: SIGTERM to everything when the
+// reserve begins, SIGKILL a second later, and Run ends at the stop timeout.
 func TestStopTimeoutBoundsEverything(t *testing.T) {
 	cfg := testConfig()
 	cfg.StopTimeout = 10 * time.Second
 	h := runningHarness(t, cfg)
+	h.h.set(true)
 	h.s.onSignal(unix.SIGTERM)
 	h.advance(5 * time.Second)
 	h.wantSignals("nginx", unix.SIGQUIT)
-	// 5 s left, 2 s of them reserved for escalation.
 	h.advance(3*time.Second - time.Millisecond)
-	h.wantGroupSignals("nginx")
-	h.advance(time.Millisecond)
-	h.wantGroupSignals("nginx", unix.SIGTERM)
-	h.exit("nginx", exitCode(0))
-	h.advance(0)
-	h.wantGroupSignals("php-fpm", unix.SIGTERM)
-	h.advance(termGrace)
-	h.wantGroupSignals("php-fpm", unix.SIGTERM, unix.SIGKILL)
-	if h.elapsed() > 10*time.Second-killWait {
-		t.Fatalf("SIGKILL at %v, after the stop timeout less the kill wait", h.elapsed())
+	if len(h.h.all) != 0 {
+		t.Fatalf("escalated before the reserve: %v", h.h.all)
 	}
-	h.exit("php-fpm", killedBy(unix.SIGKILL))
+	h.advance(time.Millisecond)
+	if !equalSignals(h.h.all, []unix.Signal{unix.SIGTERM}) {
+		t.Fatalf("at the reserve: %v, want SIGTERM to everything", h.h.all)
+	}
+	h.advance(killWait)
+	if !equalSignals(h.h.all, []unix.Signal{unix.SIGTERM, unix.SIGKILL}) {
+		t.Fatalf("a second later: %v, want SIGKILL to everything", h.h.all)
+	}
+	h.advance(time.Second)
 	h.wantPhase(done)
+	if h.elapsed() != 10*time.Second {
+		t.Fatalf("Run ended at %v, want the 10s stop timeout", h.elapsed())
+	}
+}
+
+// TestNoLadderRestartsPastTheDeadline: php-fpm's master ends on SIGTERM
+// but a worker lingers; the ladder goes on where it was and still ends at
+// the stop timeout.
+func TestNoLadderRestartsPastTheDeadline(t *testing.T) {
+	cfg := testConfig()
+	cfg.StopTimeout = 10 * time.Second
+	h := runningHarness(t, cfg)
+	h.h.set(true)
+	h.s.onSignal(unix.SIGTERM)
+	h.advance(5 * time.Second)
+	h.exit("nginx", exitCode(0))
+	h.wantSignals("php-fpm", unix.SIGQUIT)
+	h.advance(3 * time.Second) // php-fpm's bound is cut to the reserve
+	h.advance(500 * time.Millisecond)
+	h.exit("php-fpm", killedBy(unix.SIGTERM))
+	h.advance(500 * time.Millisecond)
+	if !equalSignals(h.h.all, []unix.Signal{unix.SIGTERM, unix.SIGKILL}) {
+		t.Fatalf("signals to everything %v, want SIGTERM then SIGKILL", h.h.all)
+	}
+	h.advance(time.Second)
+	h.wantPhase(done)
+	if h.elapsed() > 10*time.Second {
+		t.Fatalf("Run ended at %v, after the 10s stop timeout", h.elapsed())
+	}
 }
 
 func TestSecondSignalEscalatesEverything(t *testing.T) {
@@ -452,5 +482,15 @@ func TestSIGHUPAsksTheReloader(t *testing.T) {
 	h.s.onSignal(unix.SIGHUP) // merged with the first, never blocks
 	if len(asks) != 1 {
 		t.Fatalf("%d reload asks queued, want 1", len(asks))
+	}
+}
+
+func TestStopBoundFollowsAReload(t *testing.T) {
+	h := runningHarness(t, testConfig())
+	h.s.onBoundChange(boundChange{"php-fpm", 12 * time.Second})
+	h.s.onSignal(unix.SIGINT)
+	h.exit("nginx", exitCode(0))
+	if got := h.s.phaseDeadline.Sub(h.now); got != 12*time.Second {
+		t.Fatalf("php-fpm bound %v, want the reloaded 12s", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -71,12 +72,27 @@ func dedup(g reload.Group) reload.Group {
 	return g
 }
 
+// livePools holds the php-fpm pools of the config in force: /readyz pings
+// them, and a reload that changes them replaces them.
+type livePools struct{ p atomic.Pointer[[]phpfpm.Pool] }
+
+func newLivePools(pools []phpfpm.Pool) *livePools {
+	l := &livePools{}
+	l.p.Store(&pools)
+	return l
+}
+
+func (l *livePools) get() []phpfpm.Pool { return *l.p.Load() }
+
+func (l *livePools) set(pools []phpfpm.Pool) { l.p.Store(&pools) }
+
 // startReload sets up hot reload in the background: the watcher, the
 // reloader, the subPath warning. SIGHUP works even when the watcher cannot.
 func startReload(ctx context.Context, bg *sync.WaitGroup, log *zap.Logger, set *settings, st *stack,
-	sup *supervisor.Supervisor, run runner, asks <-chan struct{}, done func(child, result string, at time.Time)) {
+	sup *supervisor.Supervisor, pools *livePools, run runner, asks <-chan struct{}, done func(child, result string, at time.Time)) {
 	changes := make(chan reload.Change)
-	r := &reload.Reloader{Targets: reloadTargets(st, sup, run), Signaller: sup, Log: log, Done: done}
+	r := &reload.Reloader{Targets: reloadTargets(log, st, sup, pools, run), Signaller: sup, Log: log, Done: done,
+		Stopping: func() bool { return sup.Status().Draining }, NotReady: supervisor.ErrNotReady}
 	bg.Go(func() { r.Run(ctx, changes, asks) })
 	if !set.HotReload {
 		log.Info("hot reload is off (--hot-reload=false); SIGHUP still reloads")
@@ -138,8 +154,9 @@ func warnSubPaths(log *zap.Logger, groups []reload.Group) {
 }
 
 // reloadTargets says how to validate each program and how to tell that it
-// serves its new config.
-func reloadTargets(st *stack, sup *supervisor.Supervisor, run runner) []reload.Target {
+// serves its new config. Once it does, what lnmp-init takes from that
+// config (php-fpm's pools, both stop bounds) follows it.
+func reloadTargets(log *zap.Logger, st *stack, sup *supervisor.Supervisor, pools *livePools, run runner) []reload.Target {
 	return []reload.Target{{
 		Name:     "php-fpm",
 		Validate: func(context.Context) error { return phpfpm.Validate(run, st.fpmBin, st.fpm.Path) },
@@ -148,10 +165,20 @@ func reloadTargets(st *stack, sup *supervisor.Supervisor, run runner) []reload.T
 		// gone one of them may still answer, so a ping alone proves nothing.
 		Prepare: func() func(context.Context) error {
 			old := signals.Children(childPid(sup, "php-fpm"))
+			next, err := phpfpm.Load(st.fpm.Path, phpfpm.Prefix(st.fpmBin))
+			if err != nil {
+				log.Warn("cannot read the new php-fpm config; keeping the pools known", zap.Error(err))
+				next = &phpfpm.Config{Pools: pools.get(), ProcessControlTimeout: st.fpm.ProcessControlTimeout}
+			}
 			return func(ctx context.Context) error {
-				return poll(ctx, "php-fpm's new workers to answer", func() bool {
-					return allGone(old) && pingAll(ctx, st.fpm.Pools) == nil
-				})
+				if err := poll(ctx, "php-fpm's new workers to answer", func() bool {
+					return allGone(old) && pingAll(ctx, next.Pools) == nil
+				}); err != nil {
+					return err
+				}
+				pools.set(next.Pools)
+				sup.SetStopBound("php-fpm", next.ProcessControlTimeout+fpmStopMargin)
+				return nil
 			}
 		},
 		// USR2 waits for the old workers up to process_control_timeout.
@@ -165,14 +192,20 @@ func reloadTargets(st *stack, sup *supervisor.Supervisor, run runner) []reload.T
 			master := childPid(sup, "nginx")
 			old := signals.Children(master)
 			return func(ctx context.Context) error {
-				return poll(ctx, "nginx's new workers", func() bool {
+				if err := poll(ctx, "nginx's new workers", func() bool {
 					for _, pid := range signals.Children(master) {
 						if !slices.Contains(old, pid) {
 							return true
 						}
 					}
 					return false
-				})
+				}); err != nil {
+					return err
+				}
+				if next, err := nginx.Load(st.nginx.Path); err == nil {
+					sup.SetStopBound("nginx", nginxBound(next))
+				}
+				return nil
 			}
 		},
 		Timeout: 10 * time.Second,

@@ -318,3 +318,33 @@ func TestSwapDuringStartIsNotMissed(t *testing.T) {
 	waitFor(t, "the swap made during start", "2", func() string { return header(sb) })
 	t.Logf("swapped before the watcher was up: %v", early)
 }
+
+// TestReadyzFollowsAPoolThatMoved: a reload that moves the pool to another
+// port makes /readyz ping the new address, not the old one forever.
+func TestReadyzFollowsAPoolThatMoved(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	addr := freeAddr(t)
+	in := startInit(t, sb, lnmptest.RunOptions{}, "--health-addr="+addr)
+	readyz := "http://" + addr + "/readyz"
+	if err := lnmptest.WaitHTTP(readyz, 200, upWithin); err != nil {
+		t.Fatal(err)
+	}
+	if err := lnmptest.WaitUntil(upWithin, "the config watcher", func() bool {
+		return strings.Count(in.Output(), "watching for config changes") >= 2
+	}); err != nil {
+		t.Fatal(err)
+	}
+	moved := freeAddr(t)
+	if err := sb.SetFpmD("www.conf", "[www]\nlisten = "+moved+"\nuser = www-data\ngroup = www-data\npm = static\npm.max_children = 2\nping.path = /fpm-ping\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := lnmptest.WaitUntil(servedWithin, "the reload", func() bool {
+		return reloads(in, "php-fpm", "config reloaded") == 1
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lnmptest.WaitHTTP(readyz, 200, servedWithin); err != nil {
+		t.Fatalf("/readyz after the pool moved to %s: %v", moved, err)
+	}
+}

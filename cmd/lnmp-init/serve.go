@@ -83,14 +83,19 @@ func runStack(intake *signals.Intake, log *zap.Logger, set *settings, st *stack,
 	for _, h := range hazards(set, st, cfg) {
 		log.Warn(h)
 	}
+	// The reaper: the only waiter for children. It stops last, after
+	// everything that may still run a command through it.
+	reaper := signals.NewReaper(256)
+	reapCtx, stopReaping := context.WithCancel(context.Background())
+	var reaping sync.WaitGroup
+	reaping.Go(func() { reaper.Loop(reapCtx, intake.Child) })
+	defer reaping.Wait()
+	defer stopReaping()
+
 	ctx, cancel := context.WithCancel(context.Background())
 	var background sync.WaitGroup
 	defer background.Wait()
 	defer cancel()
-
-	// The reaper: the only waiter for children.
-	reaper := signals.NewReaper(256)
-	background.Go(func() { reaper.Loop(ctx, intake.Child) })
 
 	// The supervisor, and the metrics that observe it.
 	var sup *supervisor.Supervisor
@@ -107,15 +112,19 @@ func runStack(intake *signals.Intake, log *zap.Logger, set *settings, st *stack,
 	})
 
 	// Hot reload.
+	pools := newLivePools(st.fpm.Pools)
 	run := func(cmd *exec.Cmd) ([]byte, error) { return reaper.Run(ctx, cmd) }
-	startReload(ctx, &background, log, set, st, sup, run, reloadAsks, mx.ReloadDone)
+	startReload(ctx, &background, log, set, st, sup, pools, run, reloadAsks, mx.ReloadDone)
 
 	// Probes and metrics.
 	if probes != nil {
-		srv := &health.Server{Status: sup.Status, Metrics: mx.Handler(), Log: log}
-		for _, p := range st.fpm.Pools {
-			srv.Pools = append(srv.Pools, p)
-		}
+		srv := &health.Server{Status: sup.Status, Metrics: mx.Handler(), Log: log, Pools: func() []health.Pinger {
+			var out []health.Pinger
+			for _, p := range pools.get() {
+				out = append(out, p)
+			}
+			return out
+		}}
 		background.Go(func() { srv.Serve(ctx, probes) })
 		log.Info("probes listening", zap.String("addr", probes.Addr().String()))
 	}
@@ -191,10 +200,6 @@ func supervisorConfig(set *settings, st *stack) supervisor.Config {
 	for _, p := range st.fpm.Pools {
 		fpmAddrs = append(fpmAddrs, p.Listen)
 	}
-	nginxBound := time.Duration(0)
-	if st.nginx.WorkerShutdownTimeout > 0 {
-		nginxBound = st.nginx.WorkerShutdownTimeout + nginxStopMargin
-	}
 	return supervisor.Config{
 		Children: []supervisor.Spec{{
 			Name:         "php-fpm",
@@ -210,7 +215,7 @@ func supervisorConfig(set *settings, st *stack) supervisor.Config {
 			Args:         nginx.Args(st.nginx),
 			Ready:        waitAccepting(st.nginx.Listens),
 			StopSignal:   unix.SIGQUIT,
-			StopBound:    nginxBound,
+			StopBound:    nginxBound(st.nginx),
 			ReloadSignal: unix.SIGHUP,
 		}},
 		DrainDelay:   set.DrainDelay,
@@ -219,6 +224,15 @@ func supervisorConfig(set *settings, st *stack) supervisor.Config {
 		CrashLimit:   set.CrashLimit,
 		CrashWindow:  set.CrashWindow,
 	}
+}
+
+// nginxBound is nginx's own stop bound: worker_shutdown_timeout plus a
+// margin when set, else none (the request budget bounds it).
+func nginxBound(cfg *nginx.Config) time.Duration {
+	if cfg.WorkerShutdownTimeout > 0 {
+		return cfg.WorkerShutdownTimeout + nginxStopMargin
+	}
+	return 0
 }
 
 // waitAccepting is a readiness check that dials every address; with none,

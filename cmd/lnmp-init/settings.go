@@ -65,6 +65,7 @@ type pathList struct {
 	set   bool
 }
 
+// String lists the paths, comma-separated.
 func (l *pathList) String() string {
 	if l.paths == nil {
 		return ""
@@ -72,6 +73,7 @@ func (l *pathList) String() string {
 	return strings.Join(*l.paths, ",")
 }
 
+// Set adds one path.
 func (l *pathList) Set(v string) error {
 	if !filepath.IsAbs(v) {
 		return fmt.Errorf("want an absolute path, got %q", v)

@@ -44,7 +44,11 @@ func childOutput() (*childIO, error) {
 		}
 		done := make(chan struct{})
 		go func() {
-			_, _ = io.Copy(f, r)
+			// Should lnmp-init's own output fail, keep draining: a full
+			// pipe would block every child that logs.
+			if _, err := io.Copy(f, r); err != nil {
+				_, _ = io.Copy(io.Discard, r)
+			}
 			close(done)
 		}()
 		flushes = append(flushes, func() {
