@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -28,16 +27,32 @@ func startInit(t *testing.T, sb *lnmptest.Sandbox, opt lnmptest.RunOptions, args
 	return lnmptest.StartTestInit(t, os.Args[0], args, opt)
 }
 
-// freeAddr returns a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
+// startWithProbes runs lnmp-init with its probes on a free address, waits
+// until /readyz answers 200, and returns the probes' base URL.
+func startWithProbes(t *testing.T, opts lnmptest.Options, args ...string) (*lnmptest.Sandbox, *lnmptest.Init, string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, opts)
+	base := "http://" + freeAddr(t)
+	in := startInit(t, sb, lnmptest.RunOptions{}, append(args, "--health-addr="+strings.TrimPrefix(base, "http://"))...)
+	if err := lnmptest.WaitHTTP(base+"/readyz", 200, upWithin); err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return sb, in, base
 }
+
+// waitWatching waits until the config watcher watches both programs: it
+// starts beside the children.
+func waitWatching(t *testing.T, in *lnmptest.Init) {
+	t.Helper()
+	if err := lnmptest.WaitUntil(upWithin, "the config watcher", func() bool {
+		return strings.Count(in.Output(), "watching for config changes") >= 2
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func freeAddr(t *testing.T) string { return lnmptest.FreeAddr(t) }
 
 func waitServing(t *testing.T, sb *lnmptest.Sandbox) {
 	t.Helper()

@@ -23,15 +23,8 @@ func getStatus(url string) (int, string) {
 // TestReadyzFlipsAtSIGTERM: the moment lnmp-init has the signal, /readyz
 // says 503, while PHP requests still get 200 through the drain delay.
 func TestReadyzFlipsAtSIGTERM(t *testing.T) {
-	lnmptest.SkipUnlessRequirements(t)
-	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
-	addr := freeAddr(t)
-	in := startInit(t, sb, lnmptest.RunOptions{}, "--drain-delay=3s", "--health-addr="+addr)
-	waitServing(t, sb)
-	readyz := "http://" + addr + "/readyz"
-	if err := lnmptest.WaitHTTP(readyz, 200, upWithin); err != nil {
-		t.Fatal(err)
-	}
+	sb, in, base := startWithProbes(t, lnmptest.Options{}, "--drain-delay=3s")
+	readyz := base + "/readyz"
 	sent := time.Now()
 	in.Signal(syscall.SIGTERM)
 	var flipped time.Duration
@@ -60,14 +53,7 @@ func TestReadyzFlipsAtSIGTERM(t *testing.T) {
 // TestReadyzFollowsAPhpFpmCrash: 503 while php-fpm is down or restarting,
 // 200 again once it answers; the metrics count the restart.
 func TestReadyzFollowsAPhpFpmCrash(t *testing.T) {
-	lnmptest.SkipUnlessRequirements(t)
-	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
-	addr := freeAddr(t)
-	in := startInit(t, sb, lnmptest.RunOptions{}, "--health-addr="+addr)
-	base := "http://" + addr
-	if err := lnmptest.WaitHTTP(base+"/readyz", 200, upWithin); err != nil {
-		t.Fatal(err)
-	}
+	_, in, base := startWithProbes(t, lnmptest.Options{})
 	if st, body := getStatus(base + "/livez"); st != 200 || !strings.Contains(body, `"live"`) {
 		t.Fatalf("/livez: %d %s", st, body)
 	}
@@ -144,13 +130,8 @@ func runSelf(t *testing.T, args ...string) (int, string) {
 }
 
 func TestProbeExitCodes(t *testing.T) {
-	lnmptest.SkipUnlessRequirements(t)
-	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
-	addr := freeAddr(t)
-	in := startInit(t, sb, lnmptest.RunOptions{}, "--drain-delay=5s", "--health-addr="+addr)
-	if err := lnmptest.WaitHTTP("http://"+addr+"/readyz", 200, upWithin); err != nil {
-		t.Fatal(err)
-	}
+	_, in, base := startWithProbes(t, lnmptest.Options{}, "--drain-delay=5s")
+	addr := strings.TrimPrefix(base, "http://")
 	for _, which := range []string{"ready", "live"} {
 		if code, out := runSelf(t, "probe", which, "--health-addr="+addr); code != 0 {
 			t.Errorf("probe %s while serving: exit %d: %s", which, code, out)

@@ -54,12 +54,7 @@ func startServing(t *testing.T, opts lnmptest.Options, args ...string) (*lnmptes
 	sb := lnmptest.NewTestSandbox(t, opts)
 	in := startInit(t, sb, lnmptest.RunOptions{}, args...)
 	waitServing(t, sb)
-	// The watcher starts beside the children; wait until it watches.
-	if err := lnmptest.WaitUntil(upWithin, "the config watcher", func() bool {
-		return strings.Count(in.Output(), "watching for config changes") >= 2
-	}); err != nil {
-		t.Fatal(err)
-	}
+	waitWatching(t, in)
 	return sb, in
 }
 
@@ -231,11 +226,7 @@ func TestRecreatedDirectoryIsStillWatched(t *testing.T) {
 // TestSIGHUPReloadsAndMetricsCount: with the watcher off, SIGHUP alone
 // reloads both, validated; the metrics count it.
 func TestSIGHUPReloadsAndMetricsCount(t *testing.T) {
-	lnmptest.SkipUnlessRequirements(t)
-	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
-	addr := freeAddr(t)
-	in := startInit(t, sb, lnmptest.RunOptions{}, "--hot-reload=false", "--health-addr="+addr)
-	waitServing(t, sb)
+	sb, in, base := startWithProbes(t, lnmptest.Options{}, "--hot-reload=false")
 	if err := sb.SetHeaderVersion(4); err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +244,7 @@ func TestSIGHUPReloadsAndMetricsCount(t *testing.T) {
 	// trail the first answer with the new config.
 	var m string
 	if err := lnmptest.WaitUntil(servedWithin, "both reloads counted", func() bool {
-		_, m = getStatus("http://" + addr + "/metrics")
+		_, m = getStatus(base + "/metrics")
 		return metricValue(m, `lnmp_reloads_total{child="php-fpm",result="ok"}`) == "1" &&
 			metricValue(m, `lnmp_reloads_total{child="nginx",result="ok"}`) == "1"
 	}); err != nil {
@@ -322,19 +313,9 @@ func TestSwapDuringStartIsNotMissed(t *testing.T) {
 // TestReadyzFollowsAPoolThatMoved: a reload that moves the pool to another
 // port makes /readyz ping the new address, not the old one forever.
 func TestReadyzFollowsAPoolThatMoved(t *testing.T) {
-	lnmptest.SkipUnlessRequirements(t)
-	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
-	addr := freeAddr(t)
-	in := startInit(t, sb, lnmptest.RunOptions{}, "--health-addr="+addr)
-	readyz := "http://" + addr + "/readyz"
-	if err := lnmptest.WaitHTTP(readyz, 200, upWithin); err != nil {
-		t.Fatal(err)
-	}
-	if err := lnmptest.WaitUntil(upWithin, "the config watcher", func() bool {
-		return strings.Count(in.Output(), "watching for config changes") >= 2
-	}); err != nil {
-		t.Fatal(err)
-	}
+	sb, in, base := startWithProbes(t, lnmptest.Options{})
+	readyz := base + "/readyz"
+	waitWatching(t, in)
 	moved := freeAddr(t)
 	if err := sb.SetFpmD("www.conf", "[www]\nlisten = "+moved+"\nuser = www-data\ngroup = www-data\npm = static\npm.max_children = 2\nping.path = /fpm-ping\n"); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package lnmptest
 
 import (
+	"fmt"
 	"os"
 	"testing"
 )
@@ -57,4 +58,14 @@ func StartTestInit(t testing.TB, bin string, args []string, opt RunOptions) *Ini
 		}
 	})
 	return in
+}
+
+// FreeAddr returns a loopback address nothing listens on now.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ports, err := freePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", ports[0])
 }

@@ -354,12 +354,9 @@ func countConnections(procNetTCP string, port int) (established, queued int) {
 // freePort returns a loopback port nothing listens on, for the compose file.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	_, port, _ := net.SplitHostPort(lnmptest.FreeAddr(t))
+	n, _ := strconv.Atoi(port)
+	return n
 }
 
 // withoutAccessLog drops nginx's access log lines, which polling multiplies.
