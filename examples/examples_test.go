@@ -7,10 +7,6 @@ package examples_test
 
 import (
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/printer"
-	"go/token"
 	"maps"
 	"os"
 	"path"
@@ -32,13 +28,6 @@ const (
 	// wwwDataUID is www-data in the official php:*-alpine images, the
 	// Dockerfile's final base.
 	wwwDataUID = 82
-	// fpmStopMargin and nginxStopMargin are cmd/lnmp-init's constants of
-	// the same names (package main cannot be imported):
-	// php-fpm's StopBound is process_control_timeout + fpmStopMargin, and
-	// nginx's is worker_shutdown_timeout + nginxStopMargin when set.
-	// TestStopMarginsMatchLnmpInit keeps them in step.
-	fpmStopMargin   = 2 * time.Second
-	nginxStopMargin = time.Second
 )
 
 func TestManifestsDecodeStrictly(t *testing.T) {
@@ -264,15 +253,11 @@ func TestGracePeriodHoldsStopPlan(t *testing.T) {
 	if pct == 0 {
 		t.Fatalf("%s: process_control_timeout is 0: php-fpm's graceful stop would cut every request", ec.fpm.Path)
 	}
-	nginxBound := time.Duration(0)
-	if wst := ec.nginx.WorkerShutdownTimeout; wst > 0 {
-		nginxBound = wst + nginxStopMargin
-	}
 	// As cmd/lnmp-init's supervisorConfig builds it.
 	cfg := supervisor.Config{
 		Children: []supervisor.Spec{
-			{Name: "php-fpm", StopBound: pct + fpmStopMargin},
-			{Name: "nginx", StopBound: nginxBound},
+			{Name: "php-fpm", StopBound: ec.fpm.StopBound()},
+			{Name: "nginx", StopBound: ec.nginx.StopBound()},
 		},
 		DrainDelay:  envDuration(t, c, "LNMP_DRAIN_DELAY"),
 		StopTimeout: envDuration(t, c, "LNMP_STOP_TIMEOUT"),
@@ -291,35 +276,6 @@ func TestGracePeriodHoldsStopPlan(t *testing.T) {
 	}
 	if grace < cfg.StopTimeout+time.Second {
 		t.Errorf("terminationGracePeriodSeconds %v: the kubelet would SIGKILL the pod before lnmp-init's stop timeout %v (+1 s) ends", grace, cfg.StopTimeout)
-	}
-}
-
-// TestStopMarginsMatchLnmpInit keeps this test's copy of cmd/lnmp-init's
-// margins in step with the source.
-func TestStopMarginsMatchLnmpInit(t *testing.T) {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "../cmd/lnmp-init/serve.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"fpmStopMargin": "2 * time.Second", "nginxStopMargin": "time.Second"}
-	got := map[string]string{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		if vs, ok := n.(*ast.ValueSpec); ok {
-			for i, name := range vs.Names {
-				if _, ok := want[name.Name]; ok && i < len(vs.Values) {
-					var b strings.Builder
-					_ = printer.Fprint(&b, fset, vs.Values[i])
-					got[name.Name] = b.String()
-				}
-			}
-		}
-		return true
-	})
-	for name, w := range want {
-		if got[name] != w {
-			t.Errorf("cmd/lnmp-init/serve.go: %s = %q; this test assumes %q: update the constants at the top of examples_test.go", name, got[name], w)
-		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // FindBinary returns the nginx binary: "nginx" from PATH, else the first
@@ -134,4 +135,18 @@ func isPIDs(s string) bool {
 	pid, tid, ok := strings.Cut(s, "#")
 	digits := func(x string) bool { return x != "" && strings.Trim(x, "0123456789") == "" }
 	return ok && digits(pid) && digits(tid)
+}
+
+// StopMargin is added to worker_shutdown_timeout: the master exits shortly
+// after its workers.
+const StopMargin = time.Second
+
+// StopBound is how long nginx's graceful stop (SIGQUIT) may take by its own
+// config: worker_shutdown_timeout plus the margin when set, else 0, no
+// bound of its own.
+func (c *Config) StopBound() time.Duration {
+	if c.WorkerShutdownTimeout > 0 {
+		return c.WorkerShutdownTimeout + StopMargin
+	}
+	return 0
 }

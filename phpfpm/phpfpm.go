@@ -11,9 +11,20 @@
 // has no use for, and Validate, which runs php-fpm -t, has the last word.
 package phpfpm
 
+import "time"
+
 // Args returns php-fpm's arguments to run in the foreground with config as
 // its configuration file. -F overrides any daemonize setting in the file, so
 // the master stays lnmp-init's child and its exit is seen.
 func Args(config string) []string {
 	return []string{"-F", "-y", config}
 }
+
+// StopMargin is added to process_control_timeout to bound a graceful stop:
+// on SIGQUIT the master waits that long for its workers, then sends them
+// SIGTERM and, a second later, SIGKILL (sapi/fpm/fpm/fpm_pctl.c).
+const StopMargin = 2 * time.Second
+
+// StopBound is how long a graceful stop (SIGQUIT) of php-fpm with this
+// config may take.
+func (c *Config) StopBound() time.Duration { return c.ProcessControlTimeout + StopMargin }

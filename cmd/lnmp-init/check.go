@@ -82,7 +82,7 @@ func hazards(set *settings, st *stack, cfg supervisor.Config) []string {
 	}
 	if !cfg.Fits() {
 		out = append(out, fmt.Sprintf("the stop plan needs %v (--drain-delay %v, process_control_timeout + %v for in-flight requests, 1s for php-fpm, %v for SIGTERM and SIGKILL) but --stop-timeout (%s) is %v: raise it to %v, or lower --drain-delay or process_control_timeout",
-			cfg.Need(), set.DrainDelay, fpmStopMargin, supervisor.Reserve, envName("stop-timeout"), set.StopTimeout, cfg.Need()))
+			cfg.Need(), set.DrainDelay, phpfpm.StopMargin, supervisor.Reserve, envName("stop-timeout"), set.StopTimeout, cfg.Need()))
 	}
 	return out
 }
@@ -137,9 +137,9 @@ func describe(step supervisor.PlanStep, st *stack) string {
 		return "drain: not ready, still serving (--drain-delay)"
 	case "nginx":
 		if st.nginx.WorkerShutdownTimeout > 0 {
-			return fmt.Sprintf("nginx: SIGQUIT, finishes its requests (worker_shutdown_timeout %v + %v, or the request budget)", st.nginx.WorkerShutdownTimeout, nginxStopMargin)
+			return fmt.Sprintf("nginx: SIGQUIT, finishes its requests (worker_shutdown_timeout %v + %v, or the request budget)", st.nginx.WorkerShutdownTimeout, nginx.StopMargin)
 		}
-		return fmt.Sprintf("nginx: SIGQUIT, finishes its requests (request budget: process_control_timeout %v + %v)", st.fpm.ProcessControlTimeout, fpmStopMargin)
+		return fmt.Sprintf("nginx: SIGQUIT, finishes its requests (request budget: process_control_timeout %v + %v)", st.fpm.ProcessControlTimeout, phpfpm.StopMargin)
 	case "php-fpm":
 		return "php-fpm: SIGQUIT, workers finish (the rest of the request budget, at least 1s), then leftover processes"
 	case "escalation":

@@ -177,7 +177,7 @@ func reloadTargets(log *zap.Logger, st *stack, sup *supervisor.Supervisor, pools
 					return err
 				}
 				pools.set(next.Pools)
-				sup.SetStopBound("php-fpm", next.ProcessControlTimeout+fpmStopMargin)
+				sup.SetStopBound("php-fpm", next.StopBound())
 				return nil
 			}
 		},
@@ -203,7 +203,7 @@ func reloadTargets(log *zap.Logger, st *stack, sup *supervisor.Supervisor, pools
 					return err
 				}
 				if next, err := nginx.Load(st.nginx.Path); err == nil {
-					sup.SetStopBound("nginx", nginxBound(next))
+					sup.SetStopBound("nginx", next.StopBound())
 				}
 				return nil
 			}

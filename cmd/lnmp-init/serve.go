@@ -26,13 +26,6 @@ import (
 const (
 	// readyPoll is how often lnmp-init dials a starting child's sockets.
 	readyPoll = 10 * time.Millisecond
-	// nginxStopMargin is added to nginx's worker_shutdown_timeout: the
-	// master exits shortly after its workers.
-	nginxStopMargin = time.Second
-	// fpmStopMargin is added to process_control_timeout: on SIGQUIT the
-	// php-fpm master waits that long for its workers, then sends them
-	// SIGTERM and, a second later, SIGKILL (sapi/fpm/fpm/fpm_pctl.c).
-	fpmStopMargin = 2 * time.Second
 )
 
 // serve is lnmp-init as PID 1.
@@ -207,7 +200,7 @@ func supervisorConfig(set *settings, st *stack) supervisor.Config {
 			Args:         phpfpm.Args(st.fpm.Path),
 			Ready:        waitAccepting(fpmAddrs),
 			StopSignal:   unix.SIGQUIT,
-			StopBound:    st.fpm.ProcessControlTimeout + fpmStopMargin,
+			StopBound:    st.fpm.StopBound(),
 			ReloadSignal: unix.SIGUSR2,
 		}, {
 			Name:         "nginx",
@@ -215,7 +208,7 @@ func supervisorConfig(set *settings, st *stack) supervisor.Config {
 			Args:         nginx.Args(st.nginx),
 			Ready:        waitAccepting(st.nginx.Listens),
 			StopSignal:   unix.SIGQUIT,
-			StopBound:    nginxBound(st.nginx),
+			StopBound:    st.nginx.StopBound(),
 			ReloadSignal: unix.SIGHUP,
 		}},
 		DrainDelay:   set.DrainDelay,
@@ -224,15 +217,6 @@ func supervisorConfig(set *settings, st *stack) supervisor.Config {
 		CrashLimit:   set.CrashLimit,
 		CrashWindow:  set.CrashWindow,
 	}
-}
-
-// nginxBound is nginx's own stop bound: worker_shutdown_timeout plus a
-// margin when set, else none (the request budget bounds it).
-func nginxBound(cfg *nginx.Config) time.Duration {
-	if cfg.WorkerShutdownTimeout > 0 {
-		return cfg.WorkerShutdownTimeout + nginxStopMargin
-	}
-	return 0
 }
 
 // waitAccepting is a readiness check that dials every address; with none,
