@@ -199,11 +199,16 @@ func TestCheckPassesOnTheExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A private /tmp as well: nginx -t creates the pid file the config
+	// names there, which must not be left on the host. The test binary
+	// (under /tmp) is copied out first.
 	script := `set -e
 mount -t tmpfs lnmp-check /srv
 cp -r "$EXAMPLES/config" /srv/lnmp
 cp -r "$EXAMPLES/app" /srv/app
-exec "$SELF" check --nginx-config=/srv/lnmp/nginx.conf --php-fpm-config=/srv/lnmp/php-fpm.conf --grace=30s`
+cp "$SELF" /srv/lnmp-init
+mount -t tmpfs -o mode=1777 lnmp-check-tmp /tmp
+exec /srv/lnmp-init check --nginx-config=/srv/lnmp/nginx.conf --php-fpm-config=/srv/lnmp/php-fpm.conf --grace=30s`
 	cmd := exec.Command("unshare", "--mount", "sh", "-c", script)
 	cmd.Env = append(os.Environ(), testMainEnv+"=1", "EXAMPLES="+examples, "SELF="+os.Args[0])
 	out, err := cmd.CombinedOutput()
