@@ -1,6 +1,7 @@
 package nginx
 
 import (
+	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +19,7 @@ func nginxOrSkip(t *testing.T) string {
 	t.Helper()
 	bin, err := FindBinary()
 	if err != nil {
-		t.Skipf("nginx is not installed, so its behaviour cannot be checked: %v", err)
+		lnmptest.SkipOrFail(t, "nginx is not installed, so its behaviour cannot be checked: %v", err)
 	}
 	return bin
 }
@@ -49,19 +50,8 @@ func sandboxed(t *testing.T, daemon, servers string, files map[string]string) st
 		servers,
 		"}",
 	}, "\n") + "\n"
-	all := map[string]string{"main.conf": main}
-	for name, content := range files {
-		all[name] = content
-	}
-	for name, content := range all {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dir, map[string]string{"main.conf": main})
+	writeFiles(t, dir, files)
 	return dir
 }
 
@@ -188,7 +178,7 @@ func TestLoadDebianConfig(t *testing.T) {
 	bin := nginxOrSkip(t)
 	want, out, err := dumpedFiles(bin, DefaultConfig)
 	if err != nil {
-		t.Skipf("nginx -T -c %s failed, so its file list cannot be compared: %v: %s", DefaultConfig, err, out)
+		lnmptest.SkipOrFail(t, "nginx -T -c %s failed, so its file list cannot be compared: %v: %s", DefaultConfig, err, out)
 	}
 	if !reflect.DeepEqual(cfg.Files, want) {
 		t.Errorf("Files = %q\nnginx -T read %q", cfg.Files, want)

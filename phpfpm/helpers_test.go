@@ -1,6 +1,7 @@
 package phpfpm
 
 import (
+	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,7 +45,7 @@ func realBinary(t *testing.T) string {
 	t.Helper()
 	bin, err := FindBinary()
 	if err != nil {
-		t.Skipf("needs a real php-fpm to compare with: %v", err)
+		lnmptest.SkipOrFail(t, "needs a real php-fpm to compare with: %v", err)
 	}
 	return bin
 }

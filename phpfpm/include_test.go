@@ -1,6 +1,7 @@
 package phpfpm
 
 import (
+	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
 	"os"
 	"strings"
 	"testing"
@@ -124,7 +125,7 @@ func includeLayouts() []layout {
 func TestLoadRealDebian(t *testing.T) {
 	const main = "/etc/php/8.2/fpm/php-fpm.conf"
 	if _, err := os.Stat(main); err != nil {
-		t.Skipf("needs Debian's php8.2-fpm package (%s)", main)
+		lnmptest.SkipOrFail(t, "needs Debian's php8.2-fpm package (%s)", main)
 	}
 	cfg, err := Load(main, "/usr")
 	if err != nil {

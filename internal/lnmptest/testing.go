@@ -17,11 +17,19 @@ import (
 func SkipUnlessRequirements(t testing.TB) {
 	t.Helper()
 	if err := Requirements(); err != nil {
-		if os.Getenv("LNMP_REQUIRE_INTEGRATION") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		SkipOrFail(t, "%v", err)
 	}
+}
+
+// SkipOrFail skips t saying why, or, under LNMP_REQUIRE_INTEGRATION=1 (CI,
+// where everything is installed), fails it: a test that needs the real
+// nginx or php-fpm must never pass there by not running.
+func SkipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("LNMP_REQUIRE_INTEGRATION") == "1" {
+		t.Fatalf("LNMP_REQUIRE_INTEGRATION=1, but: "+format, args...)
+	}
+	t.Skipf(format, args...)
 }
 
 // NewTestSandbox writes a Sandbox into a fresh directory under the system
