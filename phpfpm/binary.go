@@ -1,10 +1,8 @@
 package phpfpm
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -188,7 +186,8 @@ func versionedConfig(name string) (string, bool) {
 // paths and relative unix socket paths against: the parent of the binary's
 // directory, after following links (/usr/local/sbin/php-fpm gives /usr/local,
 // /usr/sbin/php-fpm8.2 gives /usr, and /sbin/php-fpm8.2 gives /usr where /sbin
-// links to usr/sbin). CompiledPrefix asks the binary instead.
+// links to usr/sbin). A test checks the guess against what the installed
+// binary says its prefix is.
 func Prefix(bin string) string {
 	if real, err := filepath.EvalSymlinks(bin); err == nil {
 		bin = real
@@ -197,24 +196,4 @@ func Prefix(bin string) string {
 		bin = abs
 	}
 	return filepath.Dir(filepath.Dir(bin))
-}
-
-// CompiledPrefix asks bin for its compiled-in prefix, which its -h text
-// shows as "(default: /usr)", running the command through run (which returns
-// the combined output). It is the authority Prefix guesses at.
-func CompiledPrefix(run func(*exec.Cmd) ([]byte, error), bin string) (string, error) {
-	out, err := run(exec.Command(bin, "-h"))
-	if err != nil {
-		return "", fmt.Errorf("%s -h: %w", bin, err)
-	}
-	for line := range strings.Lines(string(out)) {
-		if !strings.Contains(line, "prefix") {
-			continue
-		}
-		_, rest, ok := strings.Cut(line, "(default: ")
-		if p, _, closed := strings.Cut(rest, ")"); ok && closed && p != "" {
-			return p, nil
-		}
-	}
-	return "", errors.New(bin + " -h: no \"(default: PREFIX)\" in the prefix option's help")
 }

@@ -2,6 +2,7 @@ package phpfpm
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,27 +111,47 @@ func TestPrefix(t *testing.T) {
 	}
 }
 
-func TestCompiledPrefix(t *testing.T) {
+func TestCompiledPrefixOracle(t *testing.T) {
 	help := "Usage: php [-n] [-e] [-h]\n  -p, --prefix <dir>\n" +
 		"                   Specify alternative prefix path to FastCGI process manager (default: /usr/local).\n" +
 		"  -R, --allow-to-run-as-root\n                   Allow pool to run as root (disabled by default)\n"
 	fake := func(out string, err error) func(*exec.Cmd) ([]byte, error) {
 		return func(*exec.Cmd) ([]byte, error) { return []byte(out), err }
 	}
-	if got, err := CompiledPrefix(fake(help, nil), "php-fpm"); err != nil || got != "/usr/local" {
-		t.Errorf("CompiledPrefix = %q, %v; want /usr/local", got, err)
+	if got, err := compiledPrefix(fake(help, nil), "php-fpm"); err != nil || got != "/usr/local" {
+		t.Errorf("compiledPrefix = %q, %v; want /usr/local", got, err)
 	}
-	if _, err := CompiledPrefix(fake("Usage: php\n", nil), "php-fpm"); err == nil {
-		t.Error("CompiledPrefix succeeded on help without a prefix")
+	if _, err := compiledPrefix(fake("Usage: php\n", nil), "php-fpm"); err == nil {
+		t.Error("compiledPrefix succeeded on help without a prefix")
 	}
 	boom := errors.New("boom")
-	if _, err := CompiledPrefix(fake("", boom), "php-fpm"); !errors.Is(err, boom) {
-		t.Errorf("CompiledPrefix error %v does not wrap the run error", err)
+	if _, err := compiledPrefix(fake("", boom), "php-fpm"); !errors.Is(err, boom) {
+		t.Errorf("compiledPrefix error %v does not wrap the run error", err)
 	}
 
 	bin := realBinary(t)
-	got, err := CompiledPrefix(combined, bin)
+	got, err := compiledPrefix(combined, bin)
 	if err != nil || got != Prefix(bin) {
-		t.Errorf("CompiledPrefix(%s) = %q, %v; Prefix guesses %q", bin, got, err, Prefix(bin))
+		t.Errorf("compiledPrefix(%s) = %q, %v; Prefix guesses %q", bin, got, err, Prefix(bin))
 	}
+}
+
+// compiledPrefix asks bin for its compiled-in prefix, which its -h text
+// shows as "(default: /usr)", running the command through run (which returns
+// the combined output). It is the authority Prefix guesses at, and the oracle of its test.
+func compiledPrefix(run func(*exec.Cmd) ([]byte, error), bin string) (string, error) {
+	out, err := run(exec.Command(bin, "-h"))
+	if err != nil {
+		return "", fmt.Errorf("%s -h: %w", bin, err)
+	}
+	for line := range strings.Lines(string(out)) {
+		if !strings.Contains(line, "prefix") {
+			continue
+		}
+		_, rest, ok := strings.Cut(line, "(default: ")
+		if p, _, closed := strings.Cut(rest, ")"); ok && closed && p != "" {
+			return p, nil
+		}
+	}
+	return "", errors.New(bin + " -h: no \"(default: PREFIX)\" in the prefix option's help")
 }

@@ -97,7 +97,7 @@ func TestMissingAtStart(t *testing.T) {
 
 func mustHash(t *testing.T, w *Watcher, group string) string {
 	t.Helper()
-	sum, err := w.Hash(group)
+	sum, err := w.groupHash(group)
 	if err != nil {
 		t.Fatal(err)
 	}

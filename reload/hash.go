@@ -14,12 +14,11 @@ import (
 	"syscall"
 )
 
-// Hash returns the current content hash of the named group, read from disk
-// now: what the group's files contain with symlinks followed, never their
-// modes, times or link targets. Run compares these hashes to decide what
-// changed; a caller can record the hash of what it applied. It is safe to
-// call from any goroutine.
-func (w *Watcher) Hash(group string) (string, error) {
+// groupHash returns the current content hash of the named group, read from
+// disk now: what the group's files contain with symlinks followed, never
+// their modes, times or link targets, as Run compares them. Tests use it to
+// check what Run reported.
+func (w *Watcher) groupHash(group string) (string, error) {
 	for _, g := range w.groups {
 		if g.name == group {
 			sum, _, err := hashGroup(g)

@@ -148,7 +148,7 @@ func must(t *testing.T, err error) {
 
 func TestHashUnknownGroup(t *testing.T) {
 	h := start(t, []Group{{Name: "g", Paths: []string{filepath.Join(t.TempDir(), "x")}}}, testDebounce, testMaxDelay)
-	if _, err := h.w.Hash("nope"); err == nil {
+	if _, err := h.w.groupHash("nope"); err == nil {
 		t.Error("Hash of an unknown group succeeded")
 	}
 }

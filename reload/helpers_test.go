@@ -105,7 +105,7 @@ func (h *harness) expect(groups ...string) Change {
 		h.t.Fatalf("change names groups %q, want %q (paths %q)", c.Groups, groups, c.Paths)
 	}
 	for _, g := range groups {
-		if sum, err := h.w.Hash(g); err != nil || c.Hashes[g] != sum {
+		if sum, err := h.w.groupHash(g); err != nil || c.Hashes[g] != sum {
 			h.t.Errorf("change has hash %.12s for %s, content now hashes to %.12s (%v)", c.Hashes[g], g, sum, err)
 		}
 	}
