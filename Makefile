@@ -16,13 +16,15 @@ build: ## static binary in bin/lnmp-init
 deps: ## install nginx and php-fpm when missing (root)
 	scripts/install-deps.sh
 
-lint: ## gofmt and go vet
+lint: ## gofmt and go vet, in the product module and the test module (test/)
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd test && $(GO) vet ./...
 
 test: lint ## every test, with the race detector; integration tests need root
 	@scripts/install-deps.sh || echo "make test: nginx/php-fpm missing and not root; integration tests will skip"
 	$(GO) test -race -count=1 ./...
+	cd test && $(GO) test -race -count=1 ./...
 
 bench: ## lnmp-init vs supervisord vs tini, each as PID 1 (root)
 	scripts/install-deps.sh --bench
@@ -37,7 +39,7 @@ image-base: ## base image lnmp-base:test for the container tests: Debian 12 via 
 image-test: build image-base ## build the test image, then the container tests against Docker (root, docker)
 	tar -c test/image/Dockerfile examples bin/lnmp-init | docker build -q --label lnmp-init.image-test=1 -f test/image/Dockerfile -t lnmp-init-test:local -
 	docker image prune -f --filter label=lnmp-init.image-test=1 >/dev/null # the previous build, now untagged
-	LNMP_IMAGE_TEST=1 $(GO) test -count=1 -timeout 10m -v ./test/image/
+	cd test && LNMP_IMAGE_TEST=1 $(GO) test -count=1 -timeout 10m -v ./image/
 
 demo: ## serve examples/app on http://127.0.0.1:8080 under lnmp-init (root)
 	scripts/demo.sh

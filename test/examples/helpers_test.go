@@ -34,10 +34,10 @@ import (
 
 // Paths relative to this package's directory, where go test runs.
 const (
-	kubeDir        = "kubernetes"
-	configDir      = "config"
-	userDockerfile = "../Dockerfile"
-	testDockerfile = "../test/image/Dockerfile"
+	kubeDir        = "../../examples/kubernetes"
+	configDir      = "../../examples/config"
+	userDockerfile = "../../Dockerfile"
+	testDockerfile = "../image/Dockerfile"
 )
 
 // srvLnmp is where the image (and make demo) put examples/config; the
