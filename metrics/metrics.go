@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sys/unix"
 
-	"github.com/lnmp-init/lnmp-init/signals"
+	"github.com/lnmp-init/lnmp-init/procs"
 	"github.com/lnmp-init/lnmp-init/supervisor"
 )
 
@@ -74,7 +74,7 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) ChildStarted(name string) { m.starts.WithLabelValues(name).Inc() }
 
 // ChildExited counts an exit.
-func (m *Metrics) ChildExited(name string, e signals.Exit) {
+func (m *Metrics) ChildExited(name string, e procs.Exit) {
 	m.exits.WithLabelValues(name, e.String()).Inc()
 }
 

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lnmp-init/lnmp-init/signals"
+	"github.com/lnmp-init/lnmp-init/procs"
 	"github.com/lnmp-init/lnmp-init/supervisor"
 )
 
@@ -25,7 +25,7 @@ func TestMetricsFollowEvents(t *testing.T) {
 	st := &supervisor.Status{Ready: true, Children: []supervisor.ChildStatus{{Name: "php-fpm", Running: true, Ready: true}, {Name: "nginx"}}}
 	m := New([]string{"php-fpm", "nginx"}, func() *supervisor.Status { return st })
 	m.ChildStarted("php-fpm")
-	m.ChildExited("php-fpm", signals.Exit{Pid: 9, Status: unix.WaitStatus(unix.SIGKILL)})
+	m.ChildExited("php-fpm", procs.Exit{Pid: 9, Status: unix.WaitStatus(unix.SIGKILL)})
 	m.ChildRestarted("php-fpm", "crash")
 	m.OrphanReaped()
 	m.PhaseDone("drain", 5*time.Second)

@@ -10,6 +10,7 @@
 package nginx
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -62,6 +63,11 @@ func Args(cfg *Config) []string {
 	return args
 }
 
+// Runner runs a command to its end and returns its combined output. In
+// lnmp-init it runs through the reaper, the one process that waits for
+// children.
+type Runner func(ctx context.Context, cmd *exec.Cmd) ([]byte, error)
+
 // Validate asks nginx whether cfg will start, by running "bin -t" with the
 // arguments of Args so the test sees exactly what will run. run starts the
 // command and returns its combined output; it is the caller's so that the
@@ -74,12 +80,12 @@ func Args(cfg *Config) []string {
 // when missing), the log files and temp directories the configuration names,
 // and binds the listen addresses (a port in use is fine, a port below 1024 is
 // not for a non-root user), so it fails where nginx would.
-func Validate(run func(*exec.Cmd) ([]byte, error), bin string, cfg *Config) error {
+func Validate(ctx context.Context, run Runner, bin string, cfg *Config) error {
 	if run == nil {
 		return errors.New("validating nginx config: no function to run nginx -t")
 	}
 	cmd := exec.Command(bin, append([]string{"-t"}, Args(cfg)...)...)
-	out, err := run(cmd)
+	out, err := run(ctx, cmd)
 	if err == nil {
 		return nil
 	}
@@ -141,10 +147,10 @@ func isPIDs(s string) bool {
 // after its workers.
 const StopMargin = time.Second
 
-// StopBound is how long nginx's graceful stop (SIGQUIT) may take by its own
-// config: worker_shutdown_timeout plus the margin when set, else 0, no
+// GracefulStop is how long nginx's graceful stop (SIGQUIT) may take by its
+// own config: worker_shutdown_timeout plus the margin when set, else 0, no
 // bound of its own.
-func (c *Config) StopBound() time.Duration {
+func (c *Config) GracefulStop() time.Duration {
 	if c.WorkerShutdownTimeout > 0 {
 		return c.WorkerShutdownTimeout + StopMargin
 	}

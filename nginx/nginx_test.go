@@ -1,6 +1,7 @@
 package nginx
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -92,11 +93,11 @@ func TestValidateFakeRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var gotArgs []string
-			run := func(c *exec.Cmd) ([]byte, error) {
+			run := func(_ context.Context, c *exec.Cmd) ([]byte, error) {
 				gotArgs = c.Args
 				return []byte(tt.out), tt.err
 			}
-			err := Validate(run, "/usr/sbin/nginx", cfg)
+			err := Validate(context.Background(), run, "/usr/sbin/nginx", cfg)
 			wantArgs := []string{"/usr/sbin/nginx", "-t", "-c", "/etc/nginx/nginx.conf", "-g", "daemon off;"}
 			if !reflect.DeepEqual(gotArgs, wantArgs) {
 				t.Errorf("ran %q, want %q", gotArgs, wantArgs)
@@ -112,7 +113,7 @@ func TestValidateFakeRun(t *testing.T) {
 			}
 		})
 	}
-	if err := Validate(nil, "nginx", cfg); err == nil {
+	if err := Validate(context.Background(), nil, "nginx", cfg); err == nil {
 		t.Error("Validate with a nil run succeeded, want an error")
 	}
 }

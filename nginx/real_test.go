@@ -1,13 +1,15 @@
 package nginx
 
 import (
-	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/lnmp-init/lnmp-init/internal/testenv"
 )
 
 // These tests run the installed nginx. They pass as root and as an
@@ -19,14 +21,14 @@ func nginxOrSkip(t *testing.T) string {
 	t.Helper()
 	bin, err := FindBinary()
 	if err != nil {
-		lnmptest.SkipOrFail(t, "nginx is not installed, so its behaviour cannot be checked: %v", err)
+		testenv.SkipOrFail(t, "nginx is not installed, so its behaviour cannot be checked: %v", err)
 	}
 	return bin
 }
 
 // combined is the run function Validate gets in tests, where no reaper
 // competes for the child's exit status.
-func combined(c *exec.Cmd) ([]byte, error) { return c.CombinedOutput() }
+func combined(_ context.Context, c *exec.Cmd) ([]byte, error) { return c.CombinedOutput() }
 
 // sandboxed writes a main.conf under a new directory, with daemon on its
 // line 1 and servers on line 12 inside http{}, and directives that keep
@@ -80,7 +82,7 @@ func TestValidateRealNginx(t *testing.T) {
 			// Validate needs only what Args needs, so a Config that Load
 			// could not make still gets nginx's own verdict.
 			cfg := &Config{Path: filepath.Join(dir, "main.conf"), SetsDaemon: tt.daemon != ""}
-			err := Validate(combined, bin, cfg)
+			err := Validate(context.Background(), combined, bin, cfg)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("Validate: %v", err)
@@ -178,7 +180,7 @@ func TestLoadDebianConfig(t *testing.T) {
 	bin := nginxOrSkip(t)
 	want, out, err := dumpedFiles(bin, DefaultConfig)
 	if err != nil {
-		lnmptest.SkipOrFail(t, "nginx -T -c %s failed, so its file list cannot be compared: %v: %s", DefaultConfig, err, out)
+		testenv.SkipOrFail(t, "nginx -T -c %s failed, so its file list cannot be compared: %v: %s", DefaultConfig, err, out)
 	}
 	if !reflect.DeepEqual(cfg.Files, want) {
 		t.Errorf("Files = %q\nnginx -T read %q", cfg.Files, want)
@@ -207,7 +209,7 @@ func TestSyntaxErrorsMatchRealNginx(t *testing.T) {
 			dir := sandboxed(t, "", tt.servers, tt.files)
 			main := filepath.Join(dir, "main.conf")
 			_, loadErr := Load(main)
-			nginxErr := Validate(combined, bin, &Config{Path: main})
+			nginxErr := Validate(context.Background(), combined, bin, &Config{Path: main})
 			if loadErr == nil || nginxErr == nil {
 				t.Fatalf("Load: %v; nginx -t: %v; want both to fail", loadErr, nginxErr)
 			}

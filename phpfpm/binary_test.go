@@ -1,6 +1,7 @@
 package phpfpm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -115,8 +116,8 @@ func TestCompiledPrefixOracle(t *testing.T) {
 	help := "Usage: php [-n] [-e] [-h]\n  -p, --prefix <dir>\n" +
 		"                   Specify alternative prefix path to FastCGI process manager (default: /usr/local).\n" +
 		"  -R, --allow-to-run-as-root\n                   Allow pool to run as root (disabled by default)\n"
-	fake := func(out string, err error) func(*exec.Cmd) ([]byte, error) {
-		return func(*exec.Cmd) ([]byte, error) { return []byte(out), err }
+	fake := func(out string, err error) Runner {
+		return func(context.Context, *exec.Cmd) ([]byte, error) { return []byte(out), err }
 	}
 	if got, err := compiledPrefix(fake(help, nil), "php-fpm"); err != nil || got != "/usr/local" {
 		t.Errorf("compiledPrefix = %q, %v; want /usr/local", got, err)
@@ -139,8 +140,8 @@ func TestCompiledPrefixOracle(t *testing.T) {
 // compiledPrefix asks bin for its compiled-in prefix, which its -h text
 // shows as "(default: /usr)", running the command through run (which returns
 // the combined output). It is the authority Prefix guesses at, and the oracle of its test.
-func compiledPrefix(run func(*exec.Cmd) ([]byte, error), bin string) (string, error) {
-	out, err := run(exec.Command(bin, "-h"))
+func compiledPrefix(run Runner, bin string) (string, error) {
+	out, err := run(context.Background(), exec.Command(bin, "-h"))
 	if err != nil {
 		return "", fmt.Errorf("%s -h: %w", bin, err)
 	}

@@ -1,12 +1,14 @@
 package phpfpm
 
 import (
-	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lnmp-init/lnmp-init/internal/testenv"
 )
 
 // poolBoilerplate is what php-fpm -t needs in every pool besides listen,
@@ -36,7 +38,7 @@ func writeTree(t *testing.T, root string, files map[string]string) string {
 }
 
 // combined is the run function lnmp-init passes in production.
-func combined(cmd *exec.Cmd) ([]byte, error) {
+func combined(_ context.Context, cmd *exec.Cmd) ([]byte, error) {
 	return cmd.CombinedOutput()
 }
 
@@ -45,7 +47,7 @@ func realBinary(t *testing.T) string {
 	t.Helper()
 	bin, err := FindBinary()
 	if err != nil {
-		lnmptest.SkipOrFail(t, "needs a real php-fpm to compare with: %v", err)
+		testenv.SkipOrFail(t, "needs a real php-fpm to compare with: %v", err)
 	}
 	return bin
 }

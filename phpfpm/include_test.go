@@ -1,10 +1,11 @@
 package phpfpm
 
 import (
-	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/lnmp-init/lnmp-init/internal/testenv"
 
 	"github.com/lnmp-init/lnmp-init/listen"
 )
@@ -125,7 +126,7 @@ func includeLayouts() []layout {
 func TestLoadRealDebian(t *testing.T) {
 	const main = "/etc/php/8.2/fpm/php-fpm.conf"
 	if _, err := os.Stat(main); err != nil {
-		lnmptest.SkipOrFail(t, "needs Debian's php8.2-fpm package (%s)", main)
+		testenv.SkipOrFail(t, "needs Debian's php8.2-fpm package (%s)", main)
 	}
 	cfg, err := Load(main, "/usr")
 	if err != nil {

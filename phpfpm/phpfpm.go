@@ -25,6 +25,6 @@ func Args(config string) []string {
 // SIGTERM and, a second later, SIGKILL (sapi/fpm/fpm/fpm_pctl.c).
 const StopMargin = 2 * time.Second
 
-// StopBound is how long a graceful stop (SIGQUIT) of php-fpm with this
+// GracefulStop is how long a graceful stop (SIGQUIT) of php-fpm with this
 // config may take.
-func (c *Config) StopBound() time.Duration { return c.ProcessControlTimeout + StopMargin }
+func (c *Config) GracefulStop() time.Duration { return c.ProcessControlTimeout + StopMargin }

@@ -1,6 +1,7 @@
 package phpfpm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -47,14 +48,18 @@ func (e *ValidationError) Error() string {
 // Unwrap returns the error from running php-fpm.
 func (e *ValidationError) Unwrap() error { return e.Err }
 
-// Validate runs `bin -t -y config` through run, which runs the command and
-// returns its combined output, and returns nil when php-fpm accepts the
+// Runner runs a command to its end and returns its combined output. In
+// lnmp-init it runs through the reaper, the one process that waits for
+// children.
+type Runner func(ctx context.Context, cmd *exec.Cmd) ([]byte, error)
+
+// Validate runs `bin -t -y config` through run, and returns nil when php-fpm accepts the
 // configuration, or a *ValidationError carrying php-fpm's error lines. Note
 // that php-fpm -t opens the error_log file, so it fails where that cannot
 // be written, and that for an INI syntax error php-fpm names neither file
 // nor line ("syntax error, unexpected '=' in Unknown on line 1"); Load does.
-func Validate(run func(*exec.Cmd) ([]byte, error), bin, config string) error {
-	out, err := run(exec.Command(bin, "-t", "-y", config))
+func Validate(ctx context.Context, run Runner, bin, config string) error {
+	out, err := run(ctx, exec.Command(bin, "-t", "-y", config))
 	if err == nil {
 		return nil
 	}
@@ -105,8 +110,8 @@ func stripTimestamp(l string) string {
 // (":/extra") stands for the compiled-in directory, which a second run
 // without that variable reveals. The answer holds for a php-fpm started with
 // this process's environment, since PHPRC and PHP_INI_SCAN_DIR change it.
-func IniPaths(run func(*exec.Cmd) ([]byte, error), bin string) (iniFile string, scanDirs []string, err error) {
-	iniFile, scan, err := queryInfo(run, exec.Command(bin, "-i"))
+func IniPaths(ctx context.Context, run Runner, bin string) (iniFile string, scanDirs []string, err error) {
+	iniFile, scan, err := queryInfo(ctx, run, exec.Command(bin, "-i"))
 	if err != nil {
 		return "", nil, err
 	}
@@ -116,7 +121,7 @@ func IniPaths(run func(*exec.Cmd) ([]byte, error), bin string) (iniFile string, 
 		if dir == "" && !queried {
 			cmd := exec.Command(bin, "-i")
 			cmd.Env = environWithout(scanDirEnv)
-			if _, builtin, err = queryInfo(run, cmd); err != nil {
+			if _, builtin, err = queryInfo(ctx, run, cmd); err != nil {
 				return "", nil, err
 			}
 			queried = true
@@ -133,8 +138,8 @@ func IniPaths(run func(*exec.Cmd) ([]byte, error), bin string) (iniFile string, 
 
 // queryInfo runs cmd, a php-fpm -i, and returns its php.ini path and its
 // raw scan directory value, with "(none)" as "".
-func queryInfo(run func(*exec.Cmd) ([]byte, error), cmd *exec.Cmd) (iniFile, scan string, err error) {
-	out, err := run(cmd)
+func queryInfo(ctx context.Context, run Runner, cmd *exec.Cmd) (iniFile, scan string, err error) {
+	out, err := run(ctx, cmd)
 	if err != nil {
 		return "", "", fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), err)
 	}

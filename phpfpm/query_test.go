@@ -1,6 +1,7 @@
 package phpfpm
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -46,11 +47,11 @@ func TestErrorLines(t *testing.T) {
 func TestValidateFake(t *testing.T) {
 	var args []string
 	exit := errors.New("exit status 78")
-	run := func(cmd *exec.Cmd) ([]byte, error) {
+	run := func(_ context.Context, cmd *exec.Cmd) ([]byte, error) {
 		args = cmd.Args
 		return []byte("[x] ERROR: [/c.conf:3] unknown entry 'lisen'\n"), exit
 	}
-	err := Validate(run, "/usr/sbin/php-fpm8.2", "/c.conf")
+	err := Validate(context.Background(), run, "/usr/sbin/php-fpm8.2", "/c.conf")
 	if want := []string{"/usr/sbin/php-fpm8.2", "-t", "-y", "/c.conf"}; !slices.Equal(args, want) {
 		t.Errorf("ran %q, want %q", args, want)
 	}
@@ -61,8 +62,8 @@ func TestValidateFake(t *testing.T) {
 	if want := "php-fpm -t -y /c.conf: ERROR: [/c.conf:3] unknown entry 'lisen'"; err.Error() != want {
 		t.Errorf("Error() = %q, want %q", err, want)
 	}
-	ok := func(*exec.Cmd) ([]byte, error) { return []byte("NOTICE: test is successful\n"), nil }
-	if err := Validate(ok, "php-fpm", "/c.conf"); err != nil {
+	ok := func(context.Context, *exec.Cmd) ([]byte, error) { return []byte("NOTICE: test is successful\n"), nil }
+	if err := Validate(context.Background(), ok, "php-fpm", "/c.conf"); err != nil {
 		t.Errorf("Validate on success = %v", err)
 	}
 }
@@ -74,7 +75,7 @@ func TestValidateReal(t *testing.T) {
 		"nolisten.conf": "[global]\nerror_log = /proc/self/fd/2\n[www]\n" + poolBoilerplate,
 		"syntax.conf":   "[global]\nerror_log = /dev/null\n[www]\n" + poolBoilerplate + "listen = a=b\n",
 	})
-	if err := Validate(combined, bin, filepath.Join(dir, "good.conf")); err != nil {
+	if err := Validate(context.Background(), combined, bin, filepath.Join(dir, "good.conf")); err != nil {
 		t.Errorf("Validate(good.conf) = %v", err)
 	}
 	tests := []struct{ file, want string }{
@@ -83,7 +84,7 @@ func TestValidateReal(t *testing.T) {
 		{"missing.conf", "ERROR: failed to open configuration file"},
 	}
 	for _, tt := range tests {
-		err := Validate(combined, bin, filepath.Join(dir, tt.file))
+		err := Validate(context.Background(), combined, bin, filepath.Join(dir, tt.file))
 		var verr *ValidationError
 		if !errors.As(err, &verr) {
 			t.Errorf("Validate(%s) = %v; want a *ValidationError", tt.file, err)
@@ -126,19 +127,19 @@ func TestIniPathsFake(t *testing.T) {
 			wantIni: "/php.ini", wantDirs: []string{"/extra"}},
 	}
 	for _, tt := range tests {
-		run := func(cmd *exec.Cmd) ([]byte, error) {
+		run := func(_ context.Context, cmd *exec.Cmd) ([]byte, error) {
 			if cmd.Env != nil && !slices.ContainsFunc(cmd.Env, func(kv string) bool { return strings.HasPrefix(kv, scanDirEnv+"=") }) {
 				return []byte(phpinfo(tt.ini, tt.builtin)), nil
 			}
 			return []byte(phpinfo(tt.ini, tt.scan)), nil
 		}
-		ini, dirs, err := IniPaths(run, "php-fpm")
+		ini, dirs, err := IniPaths(context.Background(), run, "php-fpm")
 		if err != nil || ini != tt.wantIni || !slices.Equal(dirs, tt.wantDirs) {
 			t.Errorf("%s: IniPaths = %q, %q, %v; want %q, %q", tt.name, ini, dirs, err, tt.wantIni, tt.wantDirs)
 		}
 	}
-	garbage := func(*exec.Cmd) ([]byte, error) { return []byte("<html>"), nil }
-	if _, _, err := IniPaths(garbage, "php-fpm"); err == nil {
+	garbage := func(context.Context, *exec.Cmd) ([]byte, error) { return []byte("<html>"), nil }
+	if _, _, err := IniPaths(context.Background(), garbage, "php-fpm"); err == nil {
 		t.Error("IniPaths accepted output without the phpinfo lines")
 	}
 }
@@ -148,7 +149,7 @@ func TestIniPathsReal(t *testing.T) {
 	// t.Setenv first, so that the cleanup restores what os.Unsetenv removes.
 	t.Setenv(scanDirEnv, "")
 	os.Unsetenv(scanDirEnv)
-	ini, dirs, err := IniPaths(combined, bin)
+	ini, dirs, err := IniPaths(context.Background(), combined, bin)
 	if err != nil {
 		t.Fatalf("IniPaths: %v", err)
 	}
@@ -158,7 +159,7 @@ func TestIniPathsReal(t *testing.T) {
 	}
 	extra := t.TempDir()
 	t.Setenv(scanDirEnv, ":"+extra)
-	_, got, err := IniPaths(combined, bin)
+	_, got, err := IniPaths(context.Background(), combined, bin)
 	if want := append(slices.Clone(dirs), extra); err != nil || !slices.Equal(got, want) {
 		t.Errorf("with %s=:%s, IniPaths dirs = %q, %v; want %q", scanDirEnv, extra, got, err, want)
 	}

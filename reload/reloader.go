@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/lnmp-init/lnmp-init/supervisor"
 )
 
 // Target is one program the reloader can reload.
@@ -16,47 +18,67 @@ type Target struct {
 	Name string
 	// Validate checks the config on disk (nginx -t, php-fpm -t).
 	Validate func(ctx context.Context) error
-	// Prepare is called just before the reload signal and returns the wait
-	// that ends once the program serves the new config: for php-fpm, the
-	// workers from before the signal are gone and a new one answers.
-	Prepare func() (settled func(ctx context.Context) error)
-	// Timeout bounds that wait.
+	// Begin is called just before the reload signal goes to the child's
+	// process pid, and returns what tells that the program serves the new
+	// config: for php-fpm, the workers from before the signal are gone and
+	// a new one answers. An error (the new config cannot be read) refuses
+	// the reload.
+	Begin func(pid int) (Progress, error)
+	// Timeout bounds the whole reload, validation included.
 	Timeout time.Duration
 }
 
-// Signaller is the supervisor's side of a reload.
-type Signaller interface {
-	// SignalReload sends the child its reload signal, unless a stop has
-	// begun or the child is not ready (then the error wraps ErrNotReady).
-	SignalReload(ctx context.Context, child string) error
-	// ReloadDone ends a reload that SignalReload started.
-	ReloadDone(child string)
+// Progress is a reload in progress, as the program's own package judges it.
+type Progress interface {
+	// Served reports whether the program serves the new config yet. The
+	// reloader asks every settlePoll until it does or the timeout passes.
+	Served(ctx context.Context) bool
+	// Commit makes the new config the one lnmp-init goes by (addresses to
+	// ping, stop bounds) and returns the child's graceful-stop bound under
+	// it. It is called once Served has said yes.
+	Commit() time.Duration
 }
 
-// retryNotReady is how often a reload retries a child that is starting or
-// restarting: a change must not be lost because it came at that moment.
-const retryNotReady = 100 * time.Millisecond
+// Supervisor is the supervisor's side of a reload; *supervisor.Supervisor
+// is one.
+type Supervisor interface {
+	// Status says which process each child runs.
+	Status() *supervisor.Status
+	// SignalReload sends the child's process pid its reload signal, unless
+	// a stop has begun (supervisor.ErrStopping) or the child is not ready
+	// (supervisor.ErrNotReady).
+	SignalReload(ctx context.Context, child string, pid int) error
+	// ReloadDone ends a reload that SignalReload started.
+	ReloadDone(child string, r supervisor.ReloadResult)
+}
+
+const (
+	// retryNotReady is how often a reload retries a child that is starting
+	// or restarting: a change must not be lost because it came then.
+	retryNotReady = 100 * time.Millisecond
+	// settlePoll is how often a reload asks whether the new config serves.
+	settlePoll = 20 * time.Millisecond
+)
 
 // Reloader validates and reloads one target at a time.
 type Reloader struct {
 	// Targets in reload order: php-fpm before nginx, so a pool an nginx
 	// config starts to use exists before nginx sends to it.
-	Targets   []Target
-	Signaller Signaller
-	Log       *zap.Logger
+	Targets    []Target
+	Supervisor Supervisor
+	Log        *zap.Logger
 	// Done, when set, is told each result: "ok", "invalid" (refused by
 	// validation), "failed" (signalled, but not serving the new config in
 	// time) or "skipped" (not ready in time, or stopping).
 	Done func(child, result string, at time.Time)
-	// Stopping, when set, reports a stop in progress: then nothing is
-	// validated, since validators are children the stop would wait for.
-	Stopping func() bool
-	// NotReady tells SignalReload's "not ready yet" from other refusals.
-	NotReady error
+
+	clock clock
 }
 
 // Run reloads the changed targets of every Change, and every target on each
-// request (SIGHUP), until ctx ends. Reloads never overlap.
+// request (SIGHUP), until ctx ends. Reloads never overlap. End ctx when a
+// stop begins: no reload starts during a stop (one already signalled runs
+// to its end, so that the stop can hold the child's stop signal for it).
 func (r *Reloader) Run(ctx context.Context, changes <-chan Change, requests <-chan struct{}) {
 	for {
 		// A change and the end may be ready together; the end wins.
@@ -90,28 +112,12 @@ func (r *Reloader) reload(ctx context.Context, groups, paths []string, trigger s
 
 // reloadOne validates, signals and waits for one target, and logs one event
 // with what changed, the validation result and how long it took.
-// signal sends t its reload signal, waiting while the child is starting or
-// restarting, and returns the wait for the new config to serve.
-func (r *Reloader) signal(ctx context.Context, t Target) (func(context.Context) error, error) {
-	for {
-		settled := t.Prepare()
-		err := r.Signaller.SignalReload(ctx, t.Name)
-		if err == nil || r.NotReady == nil || !errors.Is(err, r.NotReady) {
-			return settled, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (waited %v)", err, t.Timeout)
-		case <-time.After(retryNotReady):
-		}
-	}
-}
-
 func (r *Reloader) reloadOne(ctx context.Context, t Target, paths []string, trigger string) {
-	start := time.Now()
+	clk := r.clockOrReal()
+	start := clk.Now()
 	log := r.Log.With(zap.String("child", t.Name), zap.String("trigger", trigger), zap.Strings("paths", paths))
 	result := func(res string, fields ...zap.Field) {
-		fields = append(fields, zap.String("result", res), zap.Duration("duration", time.Since(start)))
+		fields = append(fields, zap.String("result", res), zap.Duration("duration", clk.Now().Sub(start)))
 		switch res {
 		case "ok":
 			log.Info("config reloaded", fields...)
@@ -123,28 +129,85 @@ func (r *Reloader) reloadOne(ctx context.Context, t Target, paths []string, trig
 			log.Error("config reload failed: signalled, but the new config did not serve in time", fields...)
 		}
 		if r.Done != nil {
-			r.Done(t.Name, res, time.Now())
+			r.Done(t.Name, res, clk.Now())
 		}
-	}
-	if r.Stopping != nil && r.Stopping() {
-		result("skipped", zap.String("reason", "stopping"))
-		return
 	}
 	vctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()
 	if err := t.Validate(vctx); err != nil {
+		if ctx.Err() != nil {
+			return // the end, not the config, cut the validation short
+		}
 		result("invalid", zap.String("validation", err.Error()))
 		return
 	}
-	settled, err := r.signal(vctx, t)
-	if err != nil {
+	progress, err := r.signal(vctx, t)
+	var be *beginError
+	switch {
+	case errors.As(err, &be):
+		result("invalid", zap.String("validation", "ok"), zap.String("reason", be.err.Error()))
+		return
+	case err != nil:
 		result("skipped", zap.String("validation", "ok"), zap.String("reason", err.Error()))
 		return
 	}
-	defer r.Signaller.ReloadDone(t.Name)
-	if err := settled(vctx); err != nil {
+	// Signalled: wait for the end even if ctx ends meanwhile, so that the
+	// supervisor learns it (a held stop goes on at ReloadDone).
+	sctx, cancelSettle := context.WithTimeout(context.WithoutCancel(ctx), t.Timeout)
+	defer cancelSettle()
+	if err := r.await(sctx, progress); err != nil {
+		r.Supervisor.ReloadDone(t.Name, supervisor.ReloadResult{})
 		result("failed", zap.String("validation", "ok"), zap.String("reason", err.Error()))
 		return
 	}
+	r.Supervisor.ReloadDone(t.Name, supervisor.ReloadResult{Served: true, GracefulStop: progress.Commit()})
 	result("ok", zap.String("validation", "ok"))
 }
+
+// signal sends t its reload signal, waiting while the child is starting or
+// restarting, and returns the progress to wait on.
+func (r *Reloader) signal(ctx context.Context, t Target) (Progress, error) {
+	for {
+		pid := r.Supervisor.Status().Pid(t.Name)
+		var progress Progress
+		err := fmt.Errorf("%s: %w", t.Name, supervisor.ErrNotReady)
+		if pid != 0 {
+			if progress, err = t.Begin(pid); err != nil {
+				return nil, &beginError{err}
+			}
+			err = r.Supervisor.SignalReload(ctx, t.Name, pid)
+		}
+		if err == nil || !errors.Is(err, supervisor.ErrNotReady) {
+			return progress, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (waited %v)", err, t.Timeout)
+		case <-r.clockOrReal().After(retryNotReady):
+		}
+	}
+}
+
+// await asks p every settlePoll until the new config serves or ctx ends.
+func (r *Reloader) await(ctx context.Context, p Progress) error {
+	for !p.Served(ctx) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the new config to serve: %w", ctx.Err())
+		case <-r.clockOrReal().After(settlePoll):
+		}
+	}
+	return nil
+}
+
+func (r *Reloader) clockOrReal() clock {
+	if r.clock == nil {
+		return realClock{}
+	}
+	return r.clock
+}
+
+// beginError is a Target.Begin that failed: the reload is refused.
+type beginError struct{ err error }
+
+func (e *beginError) Error() string { return e.err.Error() }

@@ -151,3 +151,11 @@ func (w *Watcher) Close() error {
 	}
 	return nil
 }
+
+// The debounce lnmp-init watches with: Debounce is the quiet time that ends
+// a burst of file events; MaxDelay bounds how long a burst that never goes
+// quiet can postpone a reload.
+const (
+	Debounce = 200 * time.Millisecond
+	MaxDelay = time.Second
+)

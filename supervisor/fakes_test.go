@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lnmp-init/lnmp-init/signals"
+	"github.com/lnmp-init/lnmp-init/procs"
 )
 
 // fakeProc records the signals sent to it.
@@ -57,7 +57,7 @@ type fakeLauncher struct {
 	fail    error
 }
 
-func (l *fakeLauncher) Launch(spec *Spec, _ chan<- signals.Exit) (Process, error) {
+func (l *fakeLauncher) Launch(spec *Spec, _ chan<- procs.Exit) (Process, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.fail != nil {
@@ -96,10 +96,10 @@ type fakeHost struct {
 	all      []unix.Signal
 }
 
-func (h *fakeHost) HasChildren() bool {
+func (h *fakeHost) HasChildren() (bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.children
+	return h.children, nil
 }
 
 func (h *fakeHost) SignalAll(sig unix.Signal) int {
@@ -124,7 +124,7 @@ func waitReady(ctx context.Context) error {
 func testConfig() Config {
 	return Config{
 		Children: []Spec{
-			{Name: "php-fpm", Path: "php-fpm", Ready: waitReady, StopSignal: unix.SIGQUIT, StopBound: 22 * time.Second},
+			{Name: "php-fpm", Path: "php-fpm", Ready: waitReady, StopSignal: unix.SIGQUIT, GracefulStop: 22 * time.Second},
 			{Name: "nginx", Path: "nginx", Ready: waitReady, StopSignal: unix.SIGQUIT},
 		},
 		DrainDelay:   5 * time.Second,
@@ -190,7 +190,7 @@ func (h *harness) exit(name string, ws unix.WaitStatus) {
 	if c.proc == nil {
 		h.t.Fatalf("%s is not running", name)
 	}
-	h.s.onExit(signals.Exit{Pid: c.proc.Pid(), Status: ws})
+	h.s.onExit(procs.Exit{Pid: c.proc.Pid(), Status: ws})
 }
 
 func exitCode(code int) unix.WaitStatus { return unix.WaitStatus(code << 8) }
@@ -205,7 +205,7 @@ func (h *harness) advance(d time.Duration) {
 		if !ok || next.After(h.now) || h.s.phase == done {
 			return
 		}
-		h.s.onTime()
+		h.s.onTimers()
 	}
 	h.t.Fatal("timers never settled")
 }

@@ -21,28 +21,28 @@ type PlanStep struct {
 func (cfg Config) Plan() []PlanStep {
 	t0 := time.Unix(0, 0)
 	deadline := t0.Add(cfg.StopTimeout)
-	now := minTime(t0.Add(cfg.DrainDelay), deadline.Add(-Reserve))
+	now := minTime(t0.Add(cfg.DrainDelay), deadline.Add(-EscalationReserve))
 	steps := []PlanStep{{Name: "drain", End: now.Sub(t0), Bounded: true}}
-	requestDeadline := now.Add(cfg.Children[0].StopBound)
+	budgetEnd := now.Add(cfg.Children[0].GracefulStop)
 	for i := len(cfg.Children) - 1; i >= 0; i-- {
-		end := stopBound(cfg.Children, i, now, requestDeadline, deadline)
+		end := gracefulEnd(cfg.Children, i, now, budgetEnd, deadline)
 		steps = append(steps, PlanStep{
 			Name: cfg.Children[i].Name, Start: now.Sub(t0), End: end.Sub(t0),
-			Bounded: cfg.Children[i].StopBound > 0,
+			Bounded: cfg.Children[i].GracefulStop > 0,
 		})
 		now = end
 	}
-	return append(steps, PlanStep{Name: "escalation", Start: cfg.StopTimeout - Reserve, End: cfg.StopTimeout, Bounded: true})
+	return append(steps, PlanStep{Name: "escalation", Start: cfg.StopTimeout - EscalationReserve, End: cfg.StopTimeout, Bounded: true})
 }
 
-// Need is the stop timeout the plan needs so that no phase is cut short: the
-// drain delay, the request budget (the first child's bound), the last
-// child's least grace, and the escalation reserve.
-func (cfg Config) Need() time.Duration {
-	return cfg.DrainDelay + cfg.Children[0].StopBound + backGrace + Reserve
+// StopTimeoutNeeded is the stop timeout the plan needs so that no phase is
+// cut short: the drain delay, the request budget (the first child's
+// GracefulStop), the last child's least grace, and the escalation reserve.
+func (cfg Config) StopTimeoutNeeded() time.Duration {
+	return cfg.DrainDelay + cfg.Children[0].GracefulStop + backGrace + EscalationReserve
 }
 
-// Fits reports whether the stop timeout holds the whole plan.
-func (cfg Config) Fits() bool {
-	return cfg.Need() <= cfg.StopTimeout
+// PlanFits reports whether the stop timeout holds the whole plan.
+func (cfg Config) PlanFits() bool {
+	return cfg.StopTimeoutNeeded() <= cfg.StopTimeout
 }

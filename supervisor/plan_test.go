@@ -24,18 +24,18 @@ func TestPlan(t *testing.T) {
 			t.Errorf("step %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	if cfg.Need() != 30*time.Second || !cfg.Fits() {
-		t.Errorf("need %v (want 30s), fits %v", cfg.Need(), cfg.Fits())
+	if cfg.StopTimeoutNeeded() != 30*time.Second || !cfg.PlanFits() {
+		t.Errorf("need %v (want 30s), fits %v", cfg.StopTimeoutNeeded(), cfg.PlanFits())
 	}
 	cfg.StopTimeout = 25 * time.Second
-	if cfg.Fits() {
+	if cfg.PlanFits() {
 		t.Error("5s drain + 22s budget + 1s + 2s reserve fits in 25s")
 	}
 	if p := cfg.Plan(); p[1].End != 23*time.Second {
 		t.Errorf("nginx not cut at the stop deadline less the reserve: %+v", p[1])
 	}
 	cfg.StopTimeout = 40 * time.Second
-	cfg.Children[1].StopBound = 11 * time.Second // nginx's worker_shutdown_timeout + 1s
+	cfg.Children[1].GracefulStop = 11 * time.Second // nginx's worker_shutdown_timeout + 1s
 	if p := cfg.Plan(); p[1].End != 16*time.Second || p[2].End != 27*time.Second {
 		t.Errorf("a bounded nginx: %+v", p)
 	}
@@ -49,7 +49,7 @@ func TestPlanMatchesTheRealStop(t *testing.T) {
 	h.s.onSignal(unix.SIGTERM)
 	for _, step := range cfg.Plan()[1:3] {
 		h.advance(step.Start - h.elapsed())
-		if got := h.s.phaseDeadline.Sub(h.t0); h.s.children[h.idx(step.Name)].proc == nil || got != step.End {
+		if got := h.s.stop.rungEnd.Sub(h.t0); h.s.children[h.idx(step.Name)].proc == nil || got != step.End {
 			t.Fatalf("%s: deadline at %v, plan says %v", step.Name, got, step.End)
 		}
 		h.advance(step.End - h.elapsed())

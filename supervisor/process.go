@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lnmp-init/lnmp-init/signals"
+	"github.com/lnmp-init/lnmp-init/procs"
 )
 
 // Process is a running child as the supervisor sees it.
@@ -23,13 +23,14 @@ type Process interface {
 
 // Launcher starts children. A started child's exit is sent on exits.
 type Launcher interface {
-	Launch(spec *Spec, exits chan<- signals.Exit) (Process, error)
+	Launch(spec *Spec, exits chan<- procs.Exit) (Process, error)
 }
 
 // Host is what the supervisor asks of the system besides its own children.
 type Host interface {
-	// HasChildren reports whether any process is left below lnmp-init.
-	HasChildren() bool
+	// HasChildren reports whether any process is left below lnmp-init. An
+	// error comes with true: the caller keeps waiting within its deadline.
+	HasChildren() (bool, error)
 	// SignalAll signals every process below lnmp-init and returns how many
 	// it reached.
 	SignalAll(sig unix.Signal) int
@@ -39,7 +40,7 @@ type Host interface {
 // supervisor's goroutine and must not block.
 type Observer interface {
 	ChildStarted(name string)
-	ChildExited(name string, e signals.Exit)
+	ChildExited(name string, e procs.Exit)
 	ChildRestarted(name, reason string)
 	PhaseDone(phase string, d time.Duration)
 	Escalated(sig unix.Signal)
@@ -50,23 +51,23 @@ type Observer interface {
 type NopObserver struct{}
 
 func (NopObserver) ChildStarted(string)              {}
-func (NopObserver) ChildExited(string, signals.Exit) {}
+func (NopObserver) ChildExited(string, procs.Exit) {}
 func (NopObserver) ChildRestarted(string, string)    {}
 func (NopObserver) PhaseDone(string, time.Duration)  {}
 func (NopObserver) Escalated(unix.Signal)            {}
 func (NopObserver) OrphanReaped()                    {}
 
-// ReaperLauncher starts children through a signals.Reaper, each in its own
+// ReaperLauncher starts children through a procs.Reaper, each in its own
 // process group.
 type ReaperLauncher struct {
-	Reaper *signals.Reaper
+	Reaper *procs.Reaper
 	// Stdout and Stderr are what children write to; nil means lnmp-init's
 	// own.
 	Stdout, Stderr *os.File
 }
 
 // Launch starts spec's program.
-func (l ReaperLauncher) Launch(spec *Spec, exits chan<- signals.Exit) (Process, error) {
+func (l ReaperLauncher) Launch(spec *Spec, exits chan<- procs.Exit) (Process, error) {
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if l.Stdout != nil {
@@ -103,7 +104,7 @@ func (o osProcess) SignalGroup(sig unix.Signal) error { return unix.Kill(-o.p.Pi
 type OSHost struct{}
 
 // HasChildren reports whether any child process is left.
-func (OSHost) HasChildren() bool { return signals.HasChildren() }
+func (OSHost) HasChildren() (bool, error) { return procs.HasChildren() }
 
 // SignalAll signals every descendant of lnmp-init.
-func (OSHost) SignalAll(sig unix.Signal) int { return signals.SignalDescendants(sig) }
+func (OSHost) SignalAll(sig unix.Signal) int { return procs.SignalDescendants(sig) }

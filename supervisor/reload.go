@@ -10,6 +10,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// The supervisor's part in a reload, which the reloader drives: SIGHUP
+// reaches the reloader through Deps.Reload; the reloader validates the new
+// config, asks Run to send the reload signal (SignalReload), waits until
+// the child serves the new config, and tells Run the outcome (ReloadDone).
+
 // ErrStopping refuses a reload once a stop has begun: reloads never run
 // during a stop.
 var ErrStopping = errors.New("lnmp-init is stopping")
@@ -18,19 +23,37 @@ var ErrStopping = errors.New("lnmp-init is stopping")
 // the caller may try again once it is ready.
 var ErrNotReady = errors.New("not ready")
 
+// ReloadResult is how a reload ended.
+type ReloadResult struct {
+	// Served is true when the child serves the new config.
+	Served bool
+	// GracefulStop is the child's Spec.GracefulStop under the new config;
+	// it is taken when Served.
+	GracefulStop time.Duration
+}
+
 // reloadRequest asks Run to send a child its reload signal.
 type reloadRequest struct {
 	child string
+	pid   int
 	reply chan error
 }
 
-// SignalReload sends the named child its ReloadSignal, from Run's goroutine.
-// It fails when the child is not running or ready, or a stop has begun.
-// Call ReloadDone once the child serves its new config: until then a stop
-// holds back the child's stop signal, so a php-fpm re-executing itself on
-// SIGUSR2 is never sent SIGQUIT half-way.
-func (s *Supervisor) SignalReload(ctx context.Context, child string) error {
-	r := reloadRequest{child: child, reply: make(chan error, 1)}
+// reloadOutcome tells Run that a reload is over.
+type reloadOutcome struct {
+	child string
+	ReloadResult
+}
+
+// SignalReload sends the named child its ReloadSignal, from Run's
+// goroutine, provided its running process is pid (the one the caller
+// prepared the reload for). It fails when a stop has begun (ErrStopping),
+// and when the child is not running or ready or has been restarted since
+// (ErrNotReady). After a nil error the caller owes ReloadDone: until then a
+// stop holds back the child's stop signal, so a php-fpm re-executing itself
+// on SIGUSR2 is never sent SIGQUIT half-way.
+func (s *Supervisor) SignalReload(ctx context.Context, child string, pid int) error {
+	r := reloadRequest{child: child, pid: pid, reply: make(chan error, 1)}
 	select {
 	case s.reloadc <- r:
 	case <-s.quit:
@@ -38,44 +61,15 @@ func (s *Supervisor) SignalReload(ctx context.Context, child string) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	select {
-	case err := <-r.reply:
-		return err
-	case <-ctx.Done():
-		// Run answers into the buffered reply; the reload it may have
-		// started is ended by ReloadDone, which the caller still owes.
-		return ctx.Err()
-	}
+	// Run answers at once into the buffered reply.
+	return <-r.reply
 }
 
-// ReloadDone tells Run that the child's reload is over, whatever its result.
-func (s *Supervisor) ReloadDone(child string) {
+// ReloadDone tells Run that the child's reload is over, and how.
+func (s *Supervisor) ReloadDone(child string, r ReloadResult) {
 	select {
-	case s.reloadDone <- child:
+	case s.reloadDone <- reloadOutcome{child, r}:
 	case <-s.quit:
-	}
-}
-
-// boundChange updates a child's StopBound after a reload changed it.
-type boundChange struct {
-	child string
-	bound time.Duration
-}
-
-// SetStopBound sets the named child's StopBound, for a reloaded config whose
-// process_control_timeout or worker_shutdown_timeout changed. A stop that
-// has already begun keeps the bounds it started with.
-func (s *Supervisor) SetStopBound(child string, bound time.Duration) {
-	select {
-	case s.bounds <- boundChange{child, bound}:
-	case <-s.quit:
-	}
-}
-
-func (s *Supervisor) onBoundChange(b boundChange) {
-	if c := s.child(b.child); c != nil && s.phase < draining && c.spec.StopBound != b.bound {
-		s.logChild(c).Info("stop bound changed by a reload", zap.Duration("from", c.spec.StopBound), zap.Duration("to", b.bound))
-		c.spec.StopBound = b.bound
 	}
 }
 
@@ -89,6 +83,8 @@ func (s *Supervisor) onReloadRequest(r reloadRequest) {
 		r.reply <- ErrStopping
 	case c.proc == nil || !c.ready:
 		r.reply <- fmt.Errorf("%s: %w", r.child, ErrNotReady)
+	case c.proc.Pid() != r.pid:
+		r.reply <- fmt.Errorf("%s: restarted since the reload was prepared: %w", r.child, ErrNotReady)
 	default:
 		if err := c.proc.Signal(c.spec.ReloadSignal); err != nil {
 			r.reply <- fmt.Errorf("signal %s: %w", r.child, err)
@@ -100,17 +96,20 @@ func (s *Supervisor) onReloadRequest(r reloadRequest) {
 	}
 }
 
-// onReloadDone lets a stop that waited for the reload go on.
-func (s *Supervisor) onReloadDone(name string) {
-	c := s.child(name)
+// onReloadDone takes the new config's stop bound, unless a stop has begun
+// (it keeps the bounds it started with), and lets a stop that waited for
+// the reload go on.
+func (s *Supervisor) onReloadDone(o reloadOutcome) {
+	c := s.child(o.child)
 	if c == nil || !c.reloading {
 		return
 	}
 	c.reloading = false
-	if s.phase == stopping && s.children[s.stopIdx] == c && c.stopHeld {
-		c.stopHeld = false
-		s.sendStop(c)
+	if o.Served && s.phase < draining && c.spec.GracefulStop != o.GracefulStop {
+		s.logChild(c).Info("graceful stop bound changed by a reload", zap.Duration("from", c.spec.GracefulStop), zap.Duration("to", o.GracefulStop))
+		c.spec.GracefulStop = o.GracefulStop
 	}
+	s.releaseHeldStop(c)
 }
 
 func (s *Supervisor) child(name string) *child {

@@ -3,7 +3,9 @@
 // the order that loses no request.
 //
 // One goroutine, Run, owns every piece of state. Everything else (signals,
-// exits, readiness results, timers) reaches it as a message.
+// exits, readiness results, timers, reload results) reaches it as a message.
+// start.go holds the start and the crash policy, stop.go the stop from its
+// request to the end, reload.go the part a reload plays.
 package supervisor
 
 import (
@@ -26,11 +28,13 @@ type Spec struct {
 	// StopSignal asks the child to stop gracefully (SIGQUIT for both nginx
 	// and php-fpm: SIGTERM makes both cut requests short).
 	StopSignal unix.Signal
-	// StopBound is how long the graceful stop may take before lnmp-init
-	// escalates. The first child's (php-fpm's) bound is also the budget of
-	// the requests in flight when the stop begins (see stopBound). Zero
-	// means "as long as that budget and the stop deadline allow".
-	StopBound time.Duration
+	// GracefulStop is how long the child's graceful stop may take by its
+	// own config (php-fpm's process_control_timeout, nginx's
+	// worker_shutdown_timeout, plus their margins). The first child's
+	// (php-fpm's) is also the budget of the requests in flight when the
+	// stop begins (see phaseDeadline). Zero means no bound of its own: as
+	// long as that budget and the stop timeout allow.
+	GracefulStop time.Duration
 	// ReloadSignal asks the child to re-read its config (SIGHUP for nginx,
 	// SIGUSR2 for php-fpm).
 	ReloadSignal unix.Signal
@@ -53,7 +57,7 @@ type Config struct {
 	CrashWindow time.Duration
 }
 
-// Escalation timings. They are fixed, not settings: the stop plan reserves
+// Escalation timings. They are fixed, not settings: the stop plan keeps
 // them at the end of StopTimeout so SIGKILL lands before the deadline.
 const (
 	// termGrace is the wait between SIGTERM and SIGKILL, as php-fpm's own
@@ -61,8 +65,9 @@ const (
 	termGrace = time.Second
 	// killWait is how long SIGKILLed processes get to be reaped.
 	killWait = time.Second
-	// Reserve is the part of StopTimeout kept for escalation.
-	Reserve = termGrace + killWait
+	// EscalationReserve is the end of StopTimeout kept for SIGTERM and
+	// SIGKILL: no graceful wait runs into it.
+	EscalationReserve = termGrace + killWait
 	// backGrace is the least the last child's graceful stop gets.
 	backGrace = time.Second
 	// restartPoll is how often a restart re-checks that the crashed child's
@@ -70,6 +75,10 @@ const (
 	restartPoll = 10 * time.Millisecond
 	// maxBackoff caps the delay between restarts.
 	maxBackoff = 5 * time.Second
+	// reapPoll is how often the end of a stop looks for leftover processes:
+	// an orphan's exit report can be dropped when its buffer is full, so
+	// the last one is no reliable wake-up.
+	reapPoll = 50 * time.Millisecond
 )
 
 // restartDelay is the wait before restart number n (1-based) within the

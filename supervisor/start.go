@@ -7,7 +7,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
-	"github.com/lnmp-init/lnmp-init/signals"
+	"github.com/lnmp-init/lnmp-init/procs"
 )
 
 // child is one supervised program and what the supervisor knows of it.
@@ -25,7 +25,6 @@ type child struct {
 	restarts  int
 	leftover  Process // the crashed process, whose workers must be gone before a restart
 	reloading bool    // its reload signal was sent and the reload is not over
-	stopHeld  bool    // its stop signal waits for the reload to end
 }
 
 type readyResult struct {
@@ -50,7 +49,7 @@ func (s *Supervisor) launch(c *child) {
 	p, err := s.deps.Launcher.Launch(c.spec, s.exits)
 	if err != nil {
 		s.logChild(c).Error("child failed to start", zap.Error(err))
-		s.fail(127, c.spec.Name+" failed to start: "+err.Error())
+		s.giveUp(127, c.spec.Name+" failed to start: "+err.Error())
 		return
 	}
 	now := s.now()
@@ -94,10 +93,7 @@ func (s *Supervisor) onReady(r readyResult) {
 // markReady records that c serves, and moves the start sequence on.
 func (s *Supervisor) markReady(c *child) {
 	c.ready, c.wasReady, c.readyBy = true, true, time.Time{}
-	if c.cancel != nil {
-		c.cancel()
-		c.cancel = nil
-	}
+	c.endReadyWait()
 	now := s.now()
 	s.logChild(c).Info("child ready", zap.Int("pid", c.proc.Pid()), zap.Duration("after", now.Sub(c.launched)))
 	switch s.phase {
@@ -120,12 +116,20 @@ func (s *Supervisor) markReady(c *child) {
 	}
 }
 
+// endReadyWait stops a readiness check still running.
+func (c *child) endReadyWait() {
+	if c.cancel != nil {
+		c.cancel()
+		c.cancel = nil
+	}
+}
+
 // onReadyTimeout handles a child that did not become ready in time.
 func (s *Supervisor) onReadyTimeout(c *child) {
 	c.readyBy = time.Time{}
 	s.logChild(c).Error("child not ready within the start timeout", zap.Duration("start_timeout", s.cfg.StartTimeout))
 	if s.phase == starting {
-		s.fail(1, c.spec.Name+" did not become ready within the start timeout")
+		s.giveUp(1, c.spec.Name+" did not become ready within the start timeout")
 		return
 	}
 	// A restart that hangs counts as a crash: kill it, and its exit is
@@ -133,56 +137,42 @@ func (s *Supervisor) onReadyTimeout(c *child) {
 	_ = c.proc.SignalGroup(unix.SIGKILL)
 }
 
-// onExit handles the exit of one of the supervisor's own children.
-func (s *Supervisor) onExit(e signals.Exit) {
-	var c *child
-	for _, x := range s.children {
-		if x.proc != nil && x.proc.Pid() == e.Pid {
-			c = x
-		}
-	}
+// onExit handles the exit of one of the supervisor's own children: during
+// a stop it moves the stop on, before one it is a failed start or a crash.
+func (s *Supervisor) onExit(e procs.Exit) {
+	c := s.childByPid(e.Pid)
 	if c == nil {
 		return // a process the supervisor already gave up on
 	}
 	proc := c.proc
 	c.proc, c.ready = nil, false
-	if c.cancel != nil {
-		c.cancel()
-		c.cancel = nil
-	}
-	expected := s.phase >= stopping
+	c.endReadyWait()
 	s.logChild(c).Info("child exited", zap.Int("pid", e.Pid), zap.Int("code", e.Code()),
-		zap.String("how", e.String()), zap.Bool("expected", expected))
+		zap.String("how", e.String()), zap.Bool("expected", s.phase >= stopping))
 	s.deps.Observer.ChildExited(c.spec.Name, e)
-	// Once a stop has begun, a child that does not end cleanly decides the
-	// exit code; before that, a crash is restarted and forgotten.
-	if s.phase >= draining && e.Code() != 0 && s.code == 0 {
-		s.code = e.Code()
-	}
 	switch {
+	case s.phase >= draining:
+		s.onExitDuringStop(c, proc, e)
 	case s.phase == starting && !c.wasReady:
-		s.fail(e.Code(), c.spec.Name+" exited during start: "+e.String())
-	case s.phase <= running:
+		// Its workers, if any, get the graceful stop with the rest.
+		_ = proc.SignalGroup(unix.SIGQUIT)
+		s.giveUp(e.Code(), c.spec.Name+" exited during start: "+e.String())
+	default:
 		s.onCrash(c, proc, e)
-		return
-	}
-	// Stopping: workers a master left behind get the graceful stop too,
-	// rather than serving on with no master until the deadline.
-	_ = proc.SignalGroup(unix.SIGQUIT)
-	switch s.phase {
-	case stopping:
-		if c == s.children[s.stopIdx] {
-			s.childStopped(c)
-		}
-	case reaping:
-		if !s.deps.Host.HasChildren() {
-			s.finish()
-		}
 	}
 }
 
+func (s *Supervisor) childByPid(pid int) *child {
+	for _, c := range s.children {
+		if c.proc != nil && c.proc.Pid() == pid {
+			return c
+		}
+	}
+	return nil
+}
+
 // onCrash restarts c, or gives up when it has crashed too often.
-func (s *Supervisor) onCrash(c *child, proc Process, e signals.Exit) {
+func (s *Supervisor) onCrash(c *child, proc Process, e procs.Exit) {
 	now := s.now()
 	kept := c.crashes[:0]
 	for _, t := range c.crashes {
@@ -198,7 +188,7 @@ func (s *Supervisor) onCrash(c *child, proc Process, e signals.Exit) {
 	if len(c.crashes) >= s.cfg.CrashLimit {
 		s.logChild(c).Error("crash limit reached; stopping", zap.Int("crashes", len(c.crashes)),
 			zap.Duration("window", s.cfg.CrashWindow))
-		s.fail(e.Code(), c.spec.Name+" crashed too often: "+e.String())
+		s.giveUp(e.Code(), c.spec.Name+" crashed too often: "+e.String())
 		return
 	}
 	delay := restartDelay(len(c.crashes))
@@ -207,10 +197,11 @@ func (s *Supervisor) onCrash(c *child, proc Process, e signals.Exit) {
 	s.deps.Observer.ChildRestarted(c.spec.Name, "crash")
 }
 
-// restart launches c again once its crashed predecessor's processes are gone.
+// restart launches c again once its crashed predecessor's processes are
+// gone, or once they have had the escalation reserve to go.
 func (s *Supervisor) restart(c *child) {
 	now := s.now()
-	if c.leftover != nil && c.leftover.SignalGroup(0) == nil && now.Sub(c.crashes[len(c.crashes)-1]) < Reserve {
+	if c.leftover != nil && c.leftover.SignalGroup(0) == nil && now.Sub(c.crashes[len(c.crashes)-1]) < EscalationReserve {
 		c.restartAt = now.Add(restartPoll)
 		return
 	}
@@ -218,17 +209,4 @@ func (s *Supervisor) restart(c *child) {
 	c.restarts++
 	s.logChild(c).Info("restarting child", zap.Int("restart", c.restarts))
 	s.launch(c)
-}
-
-// fail records why lnmp-init gives up and stops what is left, without a
-// drain delay: the container is failing and should be restarted.
-func (s *Supervisor) fail(code int, reason string) {
-	if code == 0 {
-		code = 1
-	}
-	if s.phase >= draining {
-		return
-	}
-	s.code = code
-	s.requestStop(reason, false)
 }

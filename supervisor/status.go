@@ -33,7 +33,7 @@ func (s *Supervisor) publish() {
 		Phase:    s.phase.String(),
 		Ready:    s.phase == running,
 		Draining: s.phase >= draining,
-		Live:     s.phase != done && (s.requested || s.phase < draining),
+		Live:     s.phase != done && !s.gaveUp,
 	}
 	for _, c := range s.children {
 		cs := ChildStatus{Name: c.spec.Name, Running: c.proc != nil, Ready: c.ready, Restarts: c.restarts}
@@ -44,4 +44,14 @@ func (s *Supervisor) publish() {
 		st.Children = append(st.Children, cs)
 	}
 	s.status.Store(st)
+}
+
+// Pid returns the pid of the named child's running process, 0 when none.
+func (st *Status) Pid(child string) int {
+	for _, c := range st.Children {
+		if c.Name == child {
+			return c.Pid
+		}
+	}
+	return 0
 }

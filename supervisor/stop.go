@@ -5,153 +5,294 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
+
+	"github.com/lnmp-init/lnmp-init/procs"
 )
+
+// The stop, from its request to the end of Run. Every transition of it is
+// in this file, in the order a stop goes through them:
+//
+//	requestStop  the request (a signal, or giveUp after a failure)
+//	endDrain     the drain delay is over
+//	stopNext     the next child from the back gets its stop signal
+//	             (held while the child reloads, see releaseHeldStop)
+//	childStopped it has exited; the next one
+//	escalate     a deadline passed: the next rung of the ladder
+//	hurry        a second or third stop signal: every rung at once
+//	finish       every process is gone, or the last rung is climbed
+
+// rung is how far the ladder has climbed for what the current stop phase
+// waits for. Each rung is one escalation step with a wait of its own.
+type rung int
+
+const (
+	// gracefulRung: the child's own stop signal was sent (or is held for
+	// its reload); it finishes its requests within its phase's deadline.
+	gracefulRung rung = iota
+	// termRung: past that deadline, SIGTERM to its process group.
+	termRung
+	// killRung: termGrace later, SIGKILL, then killWait for the reaping.
+	killRung
+	// abandonedRung: processes survived SIGKILL; the stop goes on without
+	// them.
+	abandonedRung
+)
+
+// stop is the state of the stop. It is zero until requestStop.
+type stop struct {
+	reason   string
+	begun    time.Time
+	deadline time.Time // begun + StopTimeout: lnmp-init has exited by then
+	drainEnd time.Time
+	// budgetEnd is when the requests in flight at the first stop signal
+	// have used up their budget (see phaseDeadline); zero before it.
+	budgetEnd time.Time
+
+	current    int       // the child being stopped, an index into children
+	phaseBegun time.Time // when the current phase (drain, a child, leftovers) began
+	rung       rung
+	rungEnd    time.Time // when the wait of the current rung ends
+	held       bool      // the current child's stop signal waits for its reload
+	// strongest is the strongest escalation signal that reached a process:
+	// a stop that needed one exits 128+it.
+	strongest unix.Signal
+}
 
 // requestStop begins the stop: not ready from now on, no more restarts, a
 // drain delay when asked for and something serves, then the children one by
-// one from the front.
+// one from the back of the start order.
 func (s *Supervisor) requestStop(reason string, drain bool) {
 	if s.phase >= draining {
 		return
 	}
 	now := s.now()
 	wasRunning := s.phase == running
-	s.requested = s.code == 0
-	s.reason = reason
-	s.stopStart, s.phaseStart = now, now
-	s.stopDeadline = now.Add(s.cfg.StopTimeout)
+	s.stop = stop{reason: reason, begun: now, deadline: now.Add(s.cfg.StopTimeout), phaseBegun: now,
+		current: len(s.children) - 1}
+	close(s.stopping)
 	for _, c := range s.children {
 		// No restart, and no start timeout: the stop bounds everything now.
 		c.restartAt, c.leftover, c.readyBy = time.Time{}, nil, time.Time{}
-		if c.cancel != nil {
-			c.cancel()
-			c.cancel = nil
-		}
+		c.endReadyWait()
 	}
-	s.log.Info("stopping", zap.String("reason", reason), zap.Bool("drain", drain && wasRunning),
+	drain = drain && wasRunning && s.cfg.DrainDelay > 0
+	s.log.Info("stopping", zap.String("reason", reason), zap.Bool("drain", drain),
 		zap.Duration("drain_delay", s.cfg.DrainDelay), zap.Duration("stop_timeout", s.cfg.StopTimeout))
-	s.stopIdx = len(s.children) - 1
-	s.requestDeadline = time.Time{}
-	if drain && wasRunning && s.cfg.DrainDelay > 0 {
+	if drain {
 		s.phase = draining
-		s.drainUntil = minTime(now.Add(s.cfg.DrainDelay), s.stopDeadline.Add(-Reserve))
+		s.stop.drainEnd = minTime(now.Add(s.cfg.DrainDelay), s.stop.deadline.Add(-EscalationReserve))
 		return
 	}
 	s.stopNext()
 }
 
-// stopNext sends the stop signal to the next running child, from the back of
-// the start order, or moves on to reaping when none is left.
+// giveUp records why lnmp-init gives up and stops what is left, without a
+// drain delay: the container is failing and should be restarted.
+func (s *Supervisor) giveUp(code int, reason string) {
+	if s.phase >= draining {
+		return
+	}
+	if code == 0 {
+		code = 1
+	}
+	s.code, s.gaveUp = code, true
+	s.requestStop(reason, false)
+}
+
+// stopWake is when the stop's next timer-driven step is due, if any.
+func (s *Supervisor) stopWake() time.Time {
+	switch s.phase {
+	case draining:
+		return s.stop.drainEnd
+	case stopping:
+		return s.stop.rungEnd
+	case reaping:
+		return minTime(s.stop.rungEnd, s.now().Add(reapPoll))
+	}
+	return time.Time{}
+}
+
+// onStopTimers runs the stop's steps that are due at now.
+func (s *Supervisor) onStopTimers(now time.Time) {
+	switch {
+	case s.finishWhenNoneLeft():
+	case s.phase == draining && !now.Before(s.stop.drainEnd):
+		s.endDrain()
+	case (s.phase == stopping || s.phase == reaping) && !now.Before(s.stop.rungEnd):
+		s.escalate()
+	}
+}
+
+// endDrain ends the drain delay: the children's stops begin.
+func (s *Supervisor) endDrain() {
+	d := s.now().Sub(s.stop.phaseBegun)
+	s.deps.Observer.PhaseDone("drain", d)
+	s.log.Info("drain delay over", zap.Duration("duration", d))
+	s.stopNext()
+}
+
+// stopNext sends the stop signal to the next running child, from the back
+// of the start order, or moves on to the leftovers when none is left.
 func (s *Supervisor) stopNext() {
 	now := s.now()
-	s.phaseStart = now
-	if s.phase != reaping {
-		s.step = graceful
-	}
-	for ; s.stopIdx >= 0; s.stopIdx-- {
-		c := s.children[s.stopIdx]
+	s.stop.phaseBegun, s.stop.rung = now, gracefulRung
+	for ; s.stop.current >= 0; s.stop.current-- {
+		c := s.children[s.stop.current]
 		if c.proc == nil {
 			continue
 		}
 		s.phase = stopping
-		s.phaseDeadline = s.stopBound(s.stopIdx, now)
+		s.stop.rungEnd = s.phaseDeadline(s.stop.current, now)
 		if c.reloading {
 			// A php-fpm re-executing itself on SIGUSR2 would die of a
 			// SIGQUIT that arrives before its handlers are back.
-			c.stopHeld = true
-			s.logChild(c).Info("stop waits for the reload in progress", zap.Duration("bound", s.phaseDeadline.Sub(now)))
+			s.stop.held = true
+			s.logChild(c).Info("stop waits for the reload in progress", zap.Duration("bound", s.stop.rungEnd.Sub(now)))
 			return
 		}
 		s.sendStop(c)
 		return
 	}
-	// The last phase keeps the deadline of the child stopped before it: php-fpm's
-	// workers outlive its master only within its own bound.
+	// The leftovers keep the deadline of the child stopped before them:
+	// php-fpm's workers outlive their master only within its own bound.
 	if s.phase != stopping {
-		s.phaseDeadline = s.stopDeadline.Add(-Reserve)
+		s.stop.rungEnd = s.stop.deadline.Add(-EscalationReserve)
 	}
 	s.phase = reaping
-	if !s.deps.Host.HasChildren() {
-		s.finish()
+	if s.finishWhenNoneLeft() {
 		return
 	}
-	s.log.Info("waiting for leftover processes", zap.Duration("bound", s.phaseDeadline.Sub(now)))
+	s.log.Info("waiting for leftover processes", zap.Duration("bound", s.stop.rungEnd.Sub(now)))
+}
+
+// releaseHeldStop sends c the stop signal its reload held back.
+func (s *Supervisor) releaseHeldStop(c *child) {
+	if s.phase == stopping && s.children[s.stop.current] == c && s.stop.held {
+		s.stop.held = false
+		s.sendStop(c)
+	}
 }
 
 // sendStop sends c its stop signal.
 func (s *Supervisor) sendStop(c *child) {
 	sig := c.spec.StopSignal
 	s.logChild(c).Info("stopping child", zap.Int("pid", c.proc.Pid()), zap.String("signal", unix.SignalName(sig)),
-		zap.Duration("bound", s.phaseDeadline.Sub(s.now())))
+		zap.Duration("bound", s.stop.rungEnd.Sub(s.now())))
 	if err := c.proc.Signal(sig); err != nil {
 		s.logChild(c).Warn("stop signal failed", zap.Error(err))
 	}
 }
 
-// stopBound is the deadline for child i's graceful stop, started now.
-func (s *Supervisor) stopBound(i int, now time.Time) time.Time {
-	if s.requestDeadline.IsZero() {
-		s.requestDeadline = now.Add(s.cfg.Children[0].StopBound)
-	}
-	return stopBound(s.cfg.Children, i, now, s.requestDeadline, s.stopDeadline)
-}
-
-// stopBound is the deadline for child i's graceful stop, started at now.
+// phaseDeadline is when child i's graceful stop, started now, must be over.
 //
 // The requests in flight when the first child (nginx) gets its stop signal
 // are the same requests the last one (php-fpm) runs, so they share one
-// budget: the last child's bound, counted from that first stop signal
-// (requestDeadline). A front child waits for them until then, or until its
-// own bound if shorter. The last child gets what is left of the budget, but
-// at least backGrace: once the front has finished its requests, the back
-// is idle and stops in milliseconds. Nothing runs past the stop deadline
-// less the escalation reserve. Plan uses the same arithmetic.
-func stopBound(children []Spec, i int, now, requestDeadline, stopDeadline time.Time) time.Time {
-	d := requestDeadline
+// budget: the last child's GracefulStop, counted from that first stop
+// signal (budgetEnd). A front child waits for them until then, or until its
+// own GracefulStop if shorter. The last child gets what is left of the
+// budget, but at least backGrace: once the front has finished its requests,
+// the back is idle and stops in milliseconds. Nothing runs into the
+// escalation reserve. Plan uses the same arithmetic (gracefulEnd).
+func (s *Supervisor) phaseDeadline(i int, now time.Time) time.Time {
+	if s.stop.budgetEnd.IsZero() {
+		s.stop.budgetEnd = now.Add(s.cfg.Children[0].GracefulStop)
+	}
+	return gracefulEnd(s.cfg.Children, i, now, s.stop.budgetEnd, s.stop.deadline)
+}
+
+// gracefulEnd is the arithmetic of phaseDeadline, shared with Plan.
+func gracefulEnd(children []Spec, i int, now, budgetEnd, stopDeadline time.Time) time.Time {
+	d := budgetEnd
 	if i == 0 {
 		d = maxTime(d, now.Add(backGrace))
-	} else if b := children[i].StopBound; b > 0 {
+	} else if b := children[i].GracefulStop; b > 0 {
 		d = minTime(d, now.Add(b))
 	}
-	return maxTime(minTime(d, stopDeadline.Add(-Reserve)), now)
+	return maxTime(minTime(d, stopDeadline.Add(-EscalationReserve)), now)
+}
+
+// onExitDuringStop handles a child's exit once the stop has begun.
+func (s *Supervisor) onExitDuringStop(c *child, proc Process, e procs.Exit) {
+	// A child that does not end cleanly decides the exit code.
+	if e.Code() != 0 && s.code == 0 {
+		s.code = e.Code()
+	}
+	// Workers a master left behind get the graceful stop too, rather than
+	// serving on with no master until the deadline.
+	_ = proc.SignalGroup(unix.SIGQUIT)
+	switch s.phase {
+	case stopping:
+		if c == s.children[s.stop.current] {
+			s.childStopped(c)
+		}
+	case reaping:
+		s.finishWhenNoneLeft()
+	}
 }
 
 // childStopped records the end of child c's stop phase and moves on.
 func (s *Supervisor) childStopped(c *child) {
-	d := s.now().Sub(s.phaseStart)
-	s.logChild(c).Info("child stopped", zap.Duration("duration", d), zap.Bool("escalated", s.step > graceful))
+	d := s.now().Sub(s.stop.phaseBegun)
+	s.logChild(c).Info("child stopped", zap.Duration("duration", d), zap.Bool("escalated", s.stop.rung > gracefulRung))
 	s.deps.Observer.PhaseDone(c.spec.Name, d)
-	s.stopIdx--
+	s.stop.held = false
+	s.stop.current--
 	s.stopNext()
 }
 
-// escalate moves the current stop phase one step up the ladder when its
-// deadline has passed: SIGTERM, then SIGKILL, then giving up on it. Once the
-// reserve at the end of the stop timeout is reached, the ladder takes
-// everything left at once, and its deadlines are capped, so no later phase
-// can run past the stop timeout.
+// escalate climbs one rung when the current rung's wait is over. Once the
+// escalation reserve at the end of the stop timeout is reached, the ladder
+// takes everything left at once, so no later phase can run past the stop
+// timeout.
 func (s *Supervisor) escalate() {
-	now := s.now()
-	if s.phase == stopping && !now.Before(s.stopDeadline.Add(-Reserve)) {
-		s.phase = reaping // the reserve: one ladder for everything
+	if s.phase == stopping && !s.now().Before(s.stop.deadline.Add(-EscalationReserve)) {
+		s.phase = reaping
 	}
-	switch s.step {
-	case graceful:
-		s.step, s.phaseDeadline = termSent, minTime(now.Add(termGrace), s.stopDeadline.Add(-killWait))
+	switch s.stop.rung {
+	case gracefulRung:
+		s.climb(termRung)
+	case termRung:
+		s.climb(killRung)
+	default:
+		s.climb(abandonedRung)
+	}
+}
+
+// hurry answers a second stop signal: skip every wait left and send SIGTERM
+// to everything at once; a third sends SIGKILL.
+func (s *Supervisor) hurry() {
+	if s.phase == done {
+		return
+	}
+	s.phase = reaping
+	if s.stop.rung < termRung {
+		s.climb(termRung)
+		return
+	}
+	s.climb(killRung)
+}
+
+// climb puts the ladder on rung r and sends its signal.
+func (s *Supervisor) climb(r rung) {
+	now := s.now()
+	s.stop.rung = r
+	switch r {
+	case termRung:
+		s.stop.rungEnd = minTime(now.Add(termGrace), s.stop.deadline.Add(-killWait))
 		s.signalPhase(unix.SIGTERM)
-	case termSent:
-		s.step, s.phaseDeadline = killSent, minTime(now.Add(killWait), s.stopDeadline)
+	case killRung:
+		s.stop.rungEnd = minTime(now.Add(killWait), s.stop.deadline)
 		s.signalPhase(unix.SIGKILL)
-	case killSent:
+	case abandonedRung:
 		s.log.Error("processes survived SIGKILL; giving up on them", zap.String("phase", s.phase.String()))
-		if s.phase == stopping {
-			// Forget the child: its exit, if it ever comes, changes nothing.
-			s.children[s.stopIdx].proc = nil
-			s.stopIdx--
-			s.stopNext()
+		if s.phase == reaping {
+			s.finish()
 			return
 		}
-		s.finish()
+		// Forget the child: its exit, if it ever comes, changes nothing.
+		s.children[s.stop.current].proc = nil
+		s.stop.current--
+		s.stopNext()
 	}
 }
 
@@ -161,7 +302,7 @@ func (s *Supervisor) escalate() {
 func (s *Supervisor) signalPhase(sig unix.Signal) {
 	reached := 0
 	if s.phase == stopping {
-		c := s.children[s.stopIdx]
+		c := s.children[s.stop.current]
 		s.logChild(c).Warn("stop deadline passed; escalating", zap.String("signal", unix.SignalName(sig)))
 		if c.proc.SignalGroup(sig) == nil {
 			reached = 1
@@ -173,38 +314,32 @@ func (s *Supervisor) signalPhase(sig unix.Signal) {
 	if reached == 0 {
 		return
 	}
-	if sig > s.escalated {
-		s.escalated = sig
-	}
+	s.stop.strongest = max(s.stop.strongest, sig)
 	s.deps.Observer.Escalated(sig)
 }
 
-// hurry answers a second stop signal: skip every wait left and escalate
-// everything at once, one step further for each further signal.
-func (s *Supervisor) hurry() {
-	if s.phase == done {
-		return
+// finishWhenNoneLeft ends the stop once it waits for leftovers and none is
+// left, and reports whether it did.
+func (s *Supervisor) finishWhenNoneLeft() bool {
+	if s.phase != reaping || s.processesLeft() {
+		return false
 	}
-	next := termSent
-	if s.step >= termSent {
-		next = killSent
-	}
-	s.phase, s.step = reaping, next-1
-	s.escalate()
+	s.finish()
+	return true
 }
 
 // finish ends Run.
 func (s *Supervisor) finish() {
 	now := s.now()
-	if s.phase == reaping && !s.phaseStart.IsZero() {
-		s.deps.Observer.PhaseDone("leftovers", now.Sub(s.phaseStart))
+	if s.phase == reaping {
+		s.deps.Observer.PhaseDone("leftovers", now.Sub(s.stop.phaseBegun))
 	}
-	if s.code == 0 && s.escalated != 0 {
-		s.code = 128 + int(s.escalated)
+	if s.code == 0 && s.stop.strongest != 0 {
+		s.code = 128 + int(s.stop.strongest)
 	}
 	s.phase = done
-	s.log.Info("stopped", zap.Int("exit_code", s.code), zap.String("reason", s.reason),
-		zap.Duration("stop_duration", now.Sub(s.stopStart)))
+	s.log.Info("stopped", zap.Int("exit_code", s.code), zap.String("reason", s.stop.reason),
+		zap.Duration("stop_duration", now.Sub(s.stop.begun)))
 }
 
 func minTime(a, b time.Time) time.Time {

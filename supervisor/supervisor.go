@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"context"
 	"os"
 	"sync/atomic"
 	"time"
@@ -9,7 +8,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
-	"github.com/lnmp-init/lnmp-init/signals"
+	"github.com/lnmp-init/lnmp-init/procs"
 )
 
 // phase is where the supervisor is in its life.
@@ -28,15 +27,6 @@ var phaseNames = [...]string{"starting", "running", "draining", "stopping", "rea
 
 func (p phase) String() string { return phaseNames[p] }
 
-// step is how far the current stop phase has escalated.
-type step int
-
-const (
-	graceful step = iota
-	termSent
-	killSent
-)
-
 // Deps are the supervisor's connections to the world.
 type Deps struct {
 	Launcher Launcher
@@ -44,7 +34,7 @@ type Deps struct {
 	// Signals carries TERM, QUIT, INT, HUP, USR1 and USR2.
 	Signals <-chan os.Signal
 	// Orphans carries the exits of processes lnmp-init did not start.
-	Orphans <-chan signals.Exit
+	Orphans <-chan procs.Exit
 	// Reload, when not nil, is told of each SIGHUP (without blocking):
 	// the reloader validates and reloads both children.
 	Reload   chan<- struct{}
@@ -64,37 +54,28 @@ type Supervisor struct {
 	cfg  Config
 	deps Deps
 	log  *zap.Logger
-
-	// Injected so tests can drive time.
-	now   func() time.Time
-	after func(time.Duration) <-chan time.Time
+	// now is the clock; tests set it and drive the timers themselves.
+	now func() time.Time
 
 	children   []*child
-	exits      chan signals.Exit
+	exits      chan procs.Exit
 	readyc     chan readyResult
 	reloadc    chan reloadRequest
-	reloadDone chan string
-	bounds     chan boundChange
+	reloadDone chan reloadOutcome
+	stopping   chan struct{} // closed when the stop begins
 	quit       chan struct{} // closed when Run returns
 
-	phase         phase
-	step          step
-	started       int // children launched during starting
-	stopIdx       int // the child being stopped
-	startedAt     time.Time
-	stopStart     time.Time
-	phaseStart    time.Time
-	drainUntil    time.Time
-	phaseDeadline time.Time
-	stopDeadline  time.Time
-	// requestDeadline is when the requests in flight at the first stop
-	// signal have used up their budget (see stopBound).
-	requestDeadline time.Time
+	phase     phase
+	started   int // children launched during starting
+	startedAt time.Time
+	stop      stop
 
-	code      int    // exit code decided by a failure, or by a child's exit
-	reason    string // why the supervisor stops
-	requested bool   // the stop was asked for by a signal or the context
-	escalated unix.Signal
+	code int // exit code decided by a failure, or by a child's exit
+	// gaveUp is true once a failure, not a request, ended supervision: a
+	// start that failed, a crash limit reached.
+	gaveUp bool
+
+	hostErr string // the last error asking the host about processes, logged once
 
 	status atomic.Pointer[Status]
 }
@@ -112,12 +93,11 @@ func New(cfg Config, deps Deps) *Supervisor {
 		deps:       deps,
 		log:        deps.Log,
 		now:        time.Now,
-		after:      time.After,
-		exits:      make(chan signals.Exit, 2*len(cfg.Children)+2),
+		exits:      make(chan procs.Exit, 2*len(cfg.Children)+2),
 		readyc:     make(chan readyResult, len(cfg.Children)),
 		reloadc:    make(chan reloadRequest),
-		reloadDone: make(chan string),
-		bounds:     make(chan boundChange),
+		reloadDone: make(chan reloadOutcome),
+		stopping:   make(chan struct{}),
 		quit:       make(chan struct{}),
 	}
 	for i := range cfg.Children {
@@ -128,18 +108,22 @@ func New(cfg Config, deps Deps) *Supervisor {
 }
 
 // Run starts the children and supervises them until they have all stopped,
-// and every leftover process is gone. Cancelling ctx stops them as SIGINT
-// does.
-func (s *Supervisor) Run(ctx context.Context) Result {
+// and every leftover process is gone.
+func (s *Supervisor) Run() Result {
 	defer close(s.quit)
 	s.startedAt = s.now()
 	s.startNext()
-	ctxDone := ctx.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for s.phase != done {
 		s.publish()
+		// Go 1.23 timers: Reset and Stop leave no stale value in C.
 		var wake <-chan time.Time
 		if t, ok := s.nextWake(); ok {
-			wake = s.after(max(0, t.Sub(s.now())))
+			timer.Reset(max(0, t.Sub(s.now())))
+			wake = timer.C
+		} else {
+			timer.Stop()
 		}
 		select {
 		case sig := <-s.deps.Signals:
@@ -152,20 +136,18 @@ func (s *Supervisor) Run(ctx context.Context) Result {
 			s.onReady(r)
 		case r := <-s.reloadc:
 			s.onReloadRequest(r)
-		case name := <-s.reloadDone:
-			s.onReloadDone(name)
-		case b := <-s.bounds:
-			s.onBoundChange(b)
+		case o := <-s.reloadDone:
+			s.onReloadDone(o)
 		case <-wake:
-			s.onTime()
-		case <-ctxDone:
-			ctxDone = nil
-			s.requestStop("context cancelled", false)
+			s.onTimers()
 		}
 	}
 	s.publish()
-	return Result{Code: s.code, Reason: s.reason}
+	return Result{Code: s.code, Reason: s.stop.reason}
 }
+
+// Stopping is closed when a stop begins: from then on no reload starts.
+func (s *Supervisor) Stopping() <-chan struct{} { return s.stopping }
 
 // nextWake is the earliest moment a timer-driven step is due.
 func (s *Supervisor) nextWake() (time.Time, bool) {
@@ -181,22 +163,13 @@ func (s *Supervisor) nextWake() (time.Time, bool) {
 			consider(c.readyBy)
 		}
 	}
-	switch s.phase {
-	case draining:
-		consider(s.drainUntil)
-	case stopping:
-		consider(s.phaseDeadline)
-	case reaping:
-		consider(s.phaseDeadline)
-		// Orphan reports can be dropped when their buffer is full, so the
-		// last one is not a reliable wake-up: poll as well.
-		consider(s.now().Add(50 * time.Millisecond))
-	}
+	consider(s.stopWake())
 	return next, !next.IsZero()
 }
 
-// onTime runs every timer-driven step that is due.
-func (s *Supervisor) onTime() {
+// onTimers runs every timer-driven step that is due: restarts, start
+// timeouts, and the stop's.
+func (s *Supervisor) onTimers() {
 	now := s.now()
 	for _, c := range s.children {
 		if !c.restartAt.IsZero() && !now.Before(c.restartAt) {
@@ -206,17 +179,7 @@ func (s *Supervisor) onTime() {
 			s.onReadyTimeout(c)
 		}
 	}
-	switch {
-	case s.phase == reaping && !s.deps.Host.HasChildren():
-		s.finish()
-	case s.phase == draining && !now.Before(s.drainUntil):
-		s.deps.Observer.PhaseDone("drain", now.Sub(s.phaseStart))
-		s.log.Info("drain delay over", zap.Duration("duration", now.Sub(s.phaseStart)))
-		s.stopIdx = len(s.children) - 1
-		s.stopNext()
-	case (s.phase == stopping || s.phase == reaping) && !now.Before(s.phaseDeadline):
-		s.escalate()
-	}
+	s.onStopTimers(now)
 }
 
 // onSignal acts on a signal sent to lnmp-init.
@@ -260,7 +223,17 @@ func (s *Supervisor) forward(sig unix.Signal) {
 
 func (s *Supervisor) onOrphan() {
 	s.deps.Observer.OrphanReaped()
-	if s.phase == reaping && !s.deps.Host.HasChildren() {
-		s.finish()
+	s.finishWhenNoneLeft()
+}
+
+// processesLeft asks the host whether any process is left below lnmp-init.
+// Should the host fail to tell, it counts as yes: the stop's own deadlines
+// then end the wait.
+func (s *Supervisor) processesLeft() bool {
+	left, err := s.deps.Host.HasChildren()
+	if err != nil && err.Error() != s.hostErr {
+		s.hostErr = err.Error()
+		s.log.Error("cannot tell whether processes are left; waiting for the stop deadline", zap.Error(err))
 	}
+	return left
 }

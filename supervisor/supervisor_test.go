@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lnmp-init/lnmp-init/signals"
+	"github.com/lnmp-init/lnmp-init/procs"
 )
 
 func TestStartWaitsForPhpFpmBeforeNginx(t *testing.T) {
@@ -115,7 +115,7 @@ func TestRequestsShareOneBudget(t *testing.T) {
 	h.wantGroupSignals("nginx", unix.SIGTERM)
 	h.exit("nginx", exitCode(0))
 	h.wantSignals("php-fpm", unix.SIGQUIT)
-	if got := h.s.phaseDeadline.Sub(h.now); got != backGrace {
+	if got := h.s.stop.rungEnd.Sub(h.now); got != backGrace {
 		t.Fatalf("php-fpm bound %v after the budget ran out, want %v", got, backGrace)
 	}
 }
@@ -127,7 +127,7 @@ func TestEarlyFrontLeavesTheBudgetToTheBack(t *testing.T) {
 	h.s.onSignal(unix.SIGINT)
 	h.advance(3 * time.Second)
 	h.exit("nginx", exitCode(0))
-	if got := h.s.phaseDeadline.Sub(h.now); got != 19*time.Second {
+	if got := h.s.stop.rungEnd.Sub(h.now); got != 19*time.Second {
 		t.Fatalf("php-fpm bound %v, want the 19s left of 22s", got)
 	}
 }
@@ -363,13 +363,13 @@ func TestRunLoop(t *testing.T) {
 	sigc := make(chan os.Signal, 1)
 	s := New(cfg, Deps{Launcher: l, Host: host, Signals: sigc})
 	result := make(chan Result, 1)
-	go func() { result <- s.Run(context.Background()) }()
+	go func() { result <- s.Run() }()
 	waitFor(t, func() bool { return s.Status().Ready })
 	sigc <- unix.SIGTERM
 	waitFor(t, func() bool { got, _ := l.last("nginx").signals(); return len(got) == 1 })
-	s.exits <- signals.Exit{Pid: l.last("nginx").pid}
+	s.exits <- procs.Exit{Pid: l.last("nginx").pid}
 	waitFor(t, func() bool { got, _ := l.last("php-fpm").signals(); return len(got) == 1 })
-	s.exits <- signals.Exit{Pid: l.last("php-fpm").pid}
+	s.exits <- procs.Exit{Pid: l.last("php-fpm").pid}
 	select {
 	case r := <-result:
 		if r.Code != 0 || r.Reason != "SIGTERM" {
@@ -423,7 +423,11 @@ func TestLeftoverWorkersGetQuitOnStop(t *testing.T) {
 
 // reload drives one reload request through the handler.
 func (h *harness) reload(name string) error {
-	r := reloadRequest{child: name, reply: make(chan error, 1)}
+	pid := 0
+	if c := h.s.child(name); c != nil && c.proc != nil {
+		pid = c.proc.Pid()
+	}
+	r := reloadRequest{child: name, pid: pid, reply: make(chan error, 1)}
 	h.s.onReloadRequest(r)
 	return <-r.reply
 }
@@ -468,7 +472,7 @@ func TestStopWaitsForAReloadInProgress(t *testing.T) {
 	h.exit("nginx", exitCode(0))
 	h.wantSignals("php-fpm", unix.SIGUSR2) // no SIGQUIT yet
 	h.advance(500 * time.Millisecond)
-	h.s.onReloadDone("php-fpm")
+	h.s.onReloadDone(reloadOutcome{child: "php-fpm"})
 	h.wantSignals("php-fpm", unix.SIGUSR2, unix.SIGQUIT)
 	h.exit("php-fpm", exitCode(0))
 	h.wantPhase(done)
@@ -486,11 +490,16 @@ func TestSIGHUPAsksTheReloader(t *testing.T) {
 }
 
 func TestStopBoundFollowsAReload(t *testing.T) {
-	h := runningHarness(t, testConfig())
-	h.s.onBoundChange(boundChange{"php-fpm", 12 * time.Second})
+	cfg := testConfig()
+	cfg.Children[0].ReloadSignal = unix.SIGUSR2
+	h := runningHarness(t, cfg)
+	if err := h.reload("php-fpm"); err != nil {
+		t.Fatal(err)
+	}
+	h.s.onReloadDone(reloadOutcome{"php-fpm", ReloadResult{Served: true, GracefulStop: 12 * time.Second}})
 	h.s.onSignal(unix.SIGINT)
 	h.exit("nginx", exitCode(0))
-	if got := h.s.phaseDeadline.Sub(h.now); got != 12*time.Second {
+	if got := h.s.stop.rungEnd.Sub(h.now); got != 12*time.Second {
 		t.Fatalf("php-fpm bound %v, want the reloaded 12s", got)
 	}
 }

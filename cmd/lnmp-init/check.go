@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/lnmp-init/lnmp-init/nginx"
 	"github.com/lnmp-init/lnmp-init/phpfpm"
+	"github.com/lnmp-init/lnmp-init/stack"
 	"github.com/lnmp-init/lnmp-init/supervisor"
 )
 
@@ -28,24 +30,26 @@ func check(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	st, err := discover(set)
+	// No reaper runs here: the commands are waited for the usual way.
+	run := func(_ context.Context, cmd *exec.Cmd) ([]byte, error) { return cmd.CombinedOutput() }
+	st, err := stack.Discover(set.stackOptions(), run)
 	if err != nil {
-		return exitCode(stderr, err)
+		return exitCode(stderr, settingErrorOf(err))
 	}
-	run := func(cmd *exec.Cmd) ([]byte, error) { return cmd.CombinedOutput() }
+	ctx := context.Background()
 	var problems []string
-	fpmErr := phpfpm.Validate(run, st.fpmBin, st.fpm.Path)
-	nginxErr := nginx.Validate(run, st.nginxBin, st.nginx)
+	fpmErr := st.FPM.Validate(ctx)
+	nginxErr := st.Nginx.Validate(ctx)
 	for _, e := range []error{fpmErr, nginxErr} {
 		if e != nil {
 			problems = append(problems, e.Error()+": fix the config; lnmp-init would exit at start")
 		}
 	}
-	cfg := supervisorConfig(set, st)
+	cfg := st.Supervisor()
 	printFound(stdout, st, fpmErr, nginxErr)
 	if set.HotReload {
-		iniFile, scanDirs, _ := phpfpm.IniPaths(run, st.fpmBin)
-		for _, g := range watchGroups(set, st, iniFile, scanDirs) {
+		iniFile, scanDirs, _ := st.FPM.IniPaths(ctx)
+		for _, g := range st.WatchGroups(iniFile, scanDirs) {
 			fmt.Fprintf(stdout, "watched  %s reloads on %s\n", g.Name, strings.Join(g.Paths, ", "))
 		}
 	}
@@ -75,37 +79,40 @@ func check(args []string, stdout, stderr io.Writer) int {
 
 // hazards lists what would make a stop cut requests or overrun its
 // timeout, each saying what to change. serve logs them as warnings.
-func hazards(set *settings, st *stack, cfg supervisor.Config) []string {
+func hazards(set *settings, st *stack.Stack, cfg supervisor.Config) []string {
 	var out []string
-	if st.fpm.ProcessControlTimeout == 0 {
-		out = append(out, fmt.Sprintf("php-fpm's process_control_timeout is 0, so its graceful stop cuts every in-flight request: set process_control_timeout (e.g. 20s, your slowest request) in the [global] section of %s", st.fpm.Path))
+	fpm := st.FPM.Config()
+	if fpm.ProcessControlTimeout == 0 {
+		out = append(out, fmt.Sprintf("php-fpm's process_control_timeout is 0, so its graceful stop cuts every in-flight request: set process_control_timeout (e.g. 20s, your slowest request) in the [global] section of %s", fpm.Path))
 	}
-	if !cfg.Fits() {
+	if !cfg.PlanFits() {
+		need := cfg.StopTimeoutNeeded()
 		out = append(out, fmt.Sprintf("the stop plan needs %v (--drain-delay %v, process_control_timeout + %v for in-flight requests, 1s for php-fpm, %v for SIGTERM and SIGKILL) but --stop-timeout (%s) is %v: raise it to %v, or lower --drain-delay or process_control_timeout",
-			cfg.Need(), set.DrainDelay, phpfpm.StopMargin, supervisor.Reserve, envName("stop-timeout"), set.StopTimeout, cfg.Need()))
+			need, set.DrainDelay, phpfpm.StopMargin, supervisor.EscalationReserve, envName("stop-timeout"), set.StopTimeout, need))
 	}
 	return out
 }
 
-func printFound(w io.Writer, st *stack, fpmErr, nginxErr error) {
-	fmt.Fprintf(w, "php-fpm  %s\n  config   %s: %s\n  files    %s\n", st.fpmBin, st.fpm.Path, verdict(fpmErr), strings.Join(st.fpm.Files, ", "))
-	for _, p := range st.fpm.Pools {
+func printFound(w io.Writer, st *stack.Stack, fpmErr, nginxErr error) {
+	fpm, ngx := st.FPM.Config(), st.Nginx.Config()
+	fmt.Fprintf(w, "php-fpm  %s\n  config   %s: %s\n  files    %s\n", st.FPM.Bin, fpm.Path, verdict(fpmErr), strings.Join(fpm.Files, ", "))
+	for _, p := range fpm.Pools {
 		ping := "no ping.path: readiness asks for a missing script"
 		if p.PingPath != "" {
 			ping = "ping.path " + p.PingPath
 		}
 		fmt.Fprintf(w, "  pool     %s on %s (%s)\n", p.Name, p.Listen, ping)
 	}
-	fmt.Fprintf(w, "  process_control_timeout %v\n", st.fpm.ProcessControlTimeout)
-	fmt.Fprintf(w, "nginx    %s\n  config   %s: %s\n  files    %s\n", st.nginxBin, st.nginx.Path, verdict(nginxErr), strings.Join(st.nginx.Files, ", "))
+	fmt.Fprintf(w, "  process_control_timeout %v\n", fpm.ProcessControlTimeout)
+	fmt.Fprintf(w, "nginx    %s\n  config   %s: %s\n  files    %s\n", st.Nginx.Bin, ngx.Path, verdict(nginxErr), strings.Join(ngx.Files, ", "))
 	var listens []string
-	for _, l := range st.nginx.Listens {
+	for _, l := range ngx.Listens {
 		listens = append(listens, l.String())
 	}
 	fmt.Fprintf(w, "  listens  %s\n", strings.Join(listens, ", "))
 	wst := "unset (no bound of its own)"
-	if st.nginx.WorkerShutdownTimeout > 0 {
-		wst = st.nginx.WorkerShutdownTimeout.String()
+	if ngx.WorkerShutdownTimeout > 0 {
+		wst = ngx.WorkerShutdownTimeout.String()
 	}
 	fmt.Fprintf(w, "  worker_shutdown_timeout %s\n", wst)
 }
@@ -118,7 +125,7 @@ func verdict(err error) string {
 }
 
 // printPlan prints the worst-case stop, phase by phase.
-func printPlan(w io.Writer, cfg supervisor.Config, st *stack, grace time.Duration) {
+func printPlan(w io.Writer, cfg supervisor.Config, st *stack.Stack, grace time.Duration) {
 	fmt.Fprintf(w, "\nStop plan, worst case, in seconds after SIGTERM (grace period %v):\n", grace)
 	for _, step := range cfg.Plan() {
 		fmt.Fprintf(w, "  %5.1f - %5.1f  %s\n", step.Start.Seconds(), step.End.Seconds(), describe(step, st))
@@ -131,15 +138,16 @@ func printPlan(w io.Writer, cfg supervisor.Config, st *stack, grace time.Duratio
 	fmt.Fprintf(w, "  %5.1f          lnmp-init has exited (--stop-timeout): %s\n", end.Seconds(), fits)
 }
 
-func describe(step supervisor.PlanStep, st *stack) string {
+func describe(step supervisor.PlanStep, st *stack.Stack) string {
+	fpm, ngx := st.FPM.Config(), st.Nginx.Config()
 	switch step.Name {
 	case "drain":
 		return "drain: not ready, still serving (--drain-delay)"
 	case "nginx":
-		if st.nginx.WorkerShutdownTimeout > 0 {
-			return fmt.Sprintf("nginx: SIGQUIT, finishes its requests (worker_shutdown_timeout %v + %v, or the request budget)", st.nginx.WorkerShutdownTimeout, nginx.StopMargin)
+		if ngx.WorkerShutdownTimeout > 0 {
+			return fmt.Sprintf("nginx: SIGQUIT, finishes its requests (worker_shutdown_timeout %v + %v, or the request budget)", ngx.WorkerShutdownTimeout, nginx.StopMargin)
 		}
-		return fmt.Sprintf("nginx: SIGQUIT, finishes its requests (request budget: process_control_timeout %v + %v)", st.fpm.ProcessControlTimeout, phpfpm.StopMargin)
+		return fmt.Sprintf("nginx: SIGQUIT, finishes its requests (request budget: process_control_timeout %v + %v)", fpm.ProcessControlTimeout, phpfpm.StopMargin)
 	case "php-fpm":
 		return "php-fpm: SIGQUIT, workers finish (the rest of the request budget, at least 1s), then leftover processes"
 	case "escalation":

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
+	"github.com/lnmp-init/lnmp-init/reload"
 )
 
 // servedWithin bounds how long a reload may take to show; make bench
@@ -197,7 +198,7 @@ func TestBurstGivesAtMostTwoReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the burst's last change", "7", func() string { return header(sb) })
-	time.Sleep(2 * reloadMaxDelay) // let a late reload show, if one were coming
+	time.Sleep(2 * reload.MaxDelay) // let a late reload show, if one were coming
 	if n := reloads(in, "nginx", "config reloaded"); n < 1 || n > 2 {
 		t.Errorf("%d nginx reloads for a burst of 101 changes, want 1 or 2", n)
 	}
@@ -233,7 +234,7 @@ func TestSIGHUPReloadsAndMetricsCount(t *testing.T) {
 	if err := sb.SetFpmEnvVersion(4); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * reloadMaxDelay)
+	time.Sleep(2 * reload.MaxDelay)
 	if header(sb) != "1" {
 		t.Fatal("reloaded with hot reload off")
 	}

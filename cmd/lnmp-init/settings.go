@@ -158,7 +158,7 @@ func (s *settings) validate() error {
 		min  time.Duration
 	}{
 		{"drain-delay", s.DrainDelay, 0},
-		{"stop-timeout", s.StopTimeout, supervisor.Reserve + time.Second},
+		{"stop-timeout", s.StopTimeout, supervisor.EscalationReserve + time.Second},
 		{"start-timeout", s.StartTimeout, time.Millisecond},
 		{"crash-window", s.CrashWindow, time.Millisecond},
 	} {
@@ -166,9 +166,9 @@ func (s *settings) validate() error {
 			return settingError(d.flag, "must be >= %v, got %v", d.min, d.v)
 		}
 	}
-	if room := s.StopTimeout - supervisor.Reserve; s.DrainDelay >= room {
+	if room := s.StopTimeout - supervisor.EscalationReserve; s.DrainDelay >= room {
 		return settingError("drain-delay", "%v leaves no time to stop within --stop-timeout (%s) %v, of which %v is kept for SIGTERM and SIGKILL",
-			s.DrainDelay, envName("stop-timeout"), s.StopTimeout, supervisor.Reserve)
+			s.DrainDelay, envName("stop-timeout"), s.StopTimeout, supervisor.EscalationReserve)
 	}
 	if s.CrashLimit < 1 {
 		return settingError("crash-limit", "must be >= 1, got %d", s.CrashLimit)

@@ -1,14 +1,14 @@
 package lnmptest
 
 import (
-	"bytes"
-	"os"
 	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/lnmp-init/lnmp-init/procs"
 )
 
-// Proc is one process as /proc shows it from the host.
+// Proc is one process as /proc shows it from the host, as a test prints it
+// (procs.Proc with the namespace pid and the command line).
 type Proc struct {
 	Pid     int    // host pid
 	PPid    int    // host pid of the parent
@@ -26,14 +26,10 @@ func (in *Init) Descendants() []Proc {
 	if in.hasExited() {
 		return nil
 	}
-	all := scanProcs()
+	all := procs.Snapshot()
 	var out []Proc
-	for _, p := range all {
-		if p.Pid != in.pid && descendsFrom(all, p.Pid, in.pid) {
-			p.Cmdline = readCmdline(p.Pid)
-			p.NSPid = readNSPid(p.Pid)
-			out = append(out, p)
-		}
+	for _, pid := range all.Descendants(in.pid) {
+		out = append(out, describe(all[pid]))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Pid < out[j].Pid })
 	return out
@@ -44,94 +40,17 @@ func (in *Init) PID1() (Proc, bool) {
 	if in.hasExited() {
 		return Proc{}, false
 	}
-	p, ok := readStat(in.pid)
-	if ok {
-		p.Cmdline = readCmdline(in.pid)
-		p.NSPid = readNSPid(in.pid)
-	}
-	return p, ok
-}
-
-func descendsFrom(all map[int]Proc, pid, ancestor int) bool {
-	// The hop limit stops a walk through a pid that was recycled mid-scan
-	// into a loop.
-	for hops := 0; hops < len(all) && pid > 1; hops++ {
-		p, ok := all[pid]
-		if !ok {
-			return false
-		}
-		if p.PPid == ancestor {
-			return true
-		}
-		pid = p.PPid
-	}
-	return false
-}
-
-// scanProcs reads every process's stat; ones that exit mid-scan are skipped.
-func scanProcs() map[int]Proc {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	all := make(map[int]Proc, len(entries))
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if p, ok := readStat(pid); ok {
-			all[pid] = p
-		}
-	}
-	return all
-}
-
-// readStat parses /proc/PID/stat. comm sits in parentheses and may itself
-// contain spaces and ')', so the fields after it are found from the last ')'.
-func readStat(pid int) (Proc, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	p, err := procs.ReadProc(in.pid)
 	if err != nil {
 		return Proc{}, false
 	}
-	open := bytes.IndexByte(b, '(')
-	closing := bytes.LastIndexByte(b, ')')
-	if open < 0 || closing < open {
-		return Proc{}, false
-	}
-	rest := strings.Fields(string(b[closing+1:]))
-	if len(rest) < 2 {
-		return Proc{}, false
-	}
-	ppid, err := strconv.Atoi(rest[1])
-	if err != nil {
-		return Proc{}, false
-	}
-	return Proc{Pid: pid, PPid: ppid, State: rest[0], Comm: string(b[open+1 : closing])}, true
+	return describe(p), true
 }
 
-func readCmdline(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
-}
-
-// readNSPid takes the last NSpid entry of /proc/PID/status, the pid in the
-// innermost namespace.
-func readNSPid(pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) > 1 && f[0] == "NSpid:" {
-			n, _ := strconv.Atoi(f[len(f)-1])
-			return n
-		}
-	}
-	return 0
+// describe adds what a test prints to what /proc/PID/stat says.
+func describe(p procs.Proc) Proc {
+	return Proc{Pid: p.Pid, PPid: p.PPid, NSPid: procs.NSPid(p.Pid), State: string(p.State), Comm: p.Comm,
+		Cmdline: procs.Cmdline(p.Pid)}
 }
 
 // PHPFPM returns the live php-fpm master and workers in the namespace.

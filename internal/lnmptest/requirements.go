@@ -1,19 +1,14 @@
 package lnmptest
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
-)
 
-// sbinDirs are searched after $PATH because nginx and php-fpm live in
-// /usr/sbin, which a non-root test runner's PATH often lacks.
-const sbinDirs = "/usr/local/sbin:/usr/sbin:/sbin"
+	"github.com/lnmp-init/lnmp-init/nginx"
+	"github.com/lnmp-init/lnmp-init/phpfpm"
+)
 
 // Requirements reports why the process-level tests cannot run here, or nil
 // when they can. They need root to create PID namespaces, unshare(1) to make
@@ -49,71 +44,8 @@ func Requirements() error {
 	return nil
 }
 
-// FindNginx returns the path of the nginx binary, looking in $PATH and then
-// the sbin directories.
-func FindNginx() (string, error) {
-	return findBinary("nginx")
-}
+// FindNginx returns the nginx binary lnmp-init itself would run.
+func FindNginx() (string, error) { return nginx.FindBinary() }
 
-// FindPHPFPM returns the path of the php-fpm binary. Distributions name it
-// after the PHP version (Debian: php-fpm8.2), so a plain php-fpm wins when
-// present and otherwise the highest php-fpmX.Y found does.
-func FindPHPFPM() (string, error) {
-	if p, err := findBinary("php-fpm"); err == nil {
-		return p, nil
-	}
-	var found []string
-	for _, dir := range searchDirs() {
-		matches, _ := filepath.Glob(filepath.Join(dir, "php-fpm[0-9]*"))
-		for _, m := range matches {
-			if isExecutable(m) {
-				found = append(found, m)
-			}
-		}
-	}
-	if len(found) == 0 {
-		return "", errors.New("php-fpm: no php-fpm or php-fpmX.Y in $PATH or " + sbinDirs)
-	}
-	sort.Slice(found, func(i, j int) bool {
-		return versionLess(filepath.Base(found[j]), filepath.Base(found[i]))
-	})
-	return found[0], nil
-}
-
-func findBinary(name string) (string, error) {
-	for _, dir := range searchDirs() {
-		p := filepath.Join(dir, name)
-		if isExecutable(p) {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s: not found in $PATH or %s", name, sbinDirs)
-}
-
-func searchDirs() []string {
-	dirs := filepath.SplitList(os.Getenv("PATH"))
-	return append(dirs, filepath.SplitList(sbinDirs)...)
-}
-
-func isExecutable(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-}
-
-// versionLess orders php-fpm8.2 before php-fpm8.10 by comparing the dotted
-// numbers after the name numerically.
-func versionLess(a, b string) bool {
-	va := strings.Split(strings.TrimPrefix(a, "php-fpm"), ".")
-	vb := strings.Split(strings.TrimPrefix(b, "php-fpm"), ".")
-	for i := 0; i < len(va) && i < len(vb); i++ {
-		na, errA := strconv.Atoi(va[i])
-		nb, errB := strconv.Atoi(vb[i])
-		if errA != nil || errB != nil {
-			return a < b
-		}
-		if na != nb {
-			return na < nb
-		}
-	}
-	return len(va) < len(vb)
-}
+// FindPHPFPM returns the php-fpm binary lnmp-init itself would run.
+func FindPHPFPM() (string, error) { return phpfpm.FindBinary() }

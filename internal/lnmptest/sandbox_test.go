@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lnmp-init/lnmp-init/procs"
 )
 
 // serveScript runs both servers under a shell as PID 1, as the simplest
@@ -189,7 +191,7 @@ func stopDirect(t *testing.T, s *Sandbox, in *Init) {
 		t.Errorf("shell as PID 1: Wait = %d, %v; want 0", code, err)
 	}
 	for _, p := range before {
-		if q, ok := readStat(p.Pid); ok && q.Comm == p.Comm {
+		if q, err := procs.ReadProc(p.Pid); err == nil && q.Comm == p.Comm {
 			t.Errorf("still running after PID 1 exited: %+v", q)
 		}
 	}
@@ -223,9 +225,9 @@ func TestSandboxRootStdio(t *testing.T) {
 
 func hostProcsMentioning(s string) []Proc {
 	var found []Proc
-	for pid, p := range scanProcs() {
-		if strings.Contains(readCmdline(pid), s) {
-			found = append(found, p)
+	for _, p := range procs.Snapshot() {
+		if strings.Contains(procs.Cmdline(p.Pid), s) {
+			found = append(found, describe(p))
 		}
 	}
 	return found

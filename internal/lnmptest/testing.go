@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/lnmp-init/lnmp-init/internal/testenv"
 )
 
 // This file is the only one that imports testing: thin wrappers that fail
@@ -17,19 +19,8 @@ import (
 func SkipUnlessRequirements(t testing.TB) {
 	t.Helper()
 	if err := Requirements(); err != nil {
-		SkipOrFail(t, "%v", err)
+		testenv.SkipOrFail(t, "%v", err)
 	}
-}
-
-// SkipOrFail skips t saying why, or, under LNMP_REQUIRE_INTEGRATION=1 (CI,
-// where everything is installed), fails it: a test that needs the real
-// nginx or php-fpm must never pass there by not running.
-func SkipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("LNMP_REQUIRE_INTEGRATION") == "1" {
-		t.Fatalf("LNMP_REQUIRE_INTEGRATION=1, but: "+format, args...)
-	}
-	t.Skipf(format, args...)
 }
 
 // NewTestSandbox writes a Sandbox into a fresh directory under the system

@@ -19,7 +19,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/lnmp-init/lnmp-init/supervisor"
+	"github.com/lnmp-init/lnmp-init/stack"
 )
 
 const (
@@ -30,9 +30,25 @@ const (
 	wwwDataUID = 82
 )
 
+// TestManifestsDecodeStrictly: every object decodes strictly (loadManifests
+// fails otherwise) and carries the example's name label, which the Service
+// selects on and `kubectl delete -l` cleans up by.
 func TestManifestsDecodeStrictly(t *testing.T) {
 	m := loadManifests(t)
 	t.Logf("Deployment %s, Service %s, ConfigMaps %v", m.deployment.Name, m.service.Name, slices.Sorted(maps.Keys(m.configMaps)))
+	const label = "app.kubernetes.io/name"
+	want := m.deployment.Labels[label]
+	if want == "" {
+		t.Fatalf("Deployment %s has no %s label", m.deployment.Name, label)
+	}
+	if got := m.service.Labels[label]; got != want {
+		t.Errorf("Service %s: %s=%q, want %q", m.service.Name, label, got, want)
+	}
+	for name, cm := range m.configMaps {
+		if got := cm.Labels[label]; got != want {
+			t.Errorf("ConfigMap %s: %s=%q, want %q", name, label, got, want)
+		}
+	}
 }
 
 // TestStrictDecoderRefuses makes sure the decoder the other tests rely on
@@ -253,15 +269,11 @@ func TestGracePeriodHoldsStopPlan(t *testing.T) {
 	if pct == 0 {
 		t.Fatalf("%s: process_control_timeout is 0: php-fpm's graceful stop would cut every request", ec.fpm.Path)
 	}
-	// As cmd/lnmp-init's supervisorConfig builds it.
-	cfg := supervisor.Config{
-		Children: []supervisor.Spec{
-			{Name: "php-fpm", StopBound: ec.fpm.StopBound()},
-			{Name: "nginx", StopBound: ec.nginx.StopBound()},
-		},
+	// The policy lnmp-init itself builds from these configs and settings.
+	cfg := stack.Policy(ec.fpm, ec.nginx, stack.Timing{
 		DrainDelay:  envDuration(t, c, "LNMP_DRAIN_DELAY"),
 		StopTimeout: envDuration(t, c, "LNMP_STOP_TIMEOUT"),
-	}
+	})
 	spec := m.deployment.Spec.Template.Spec
 	if spec.TerminationGracePeriodSeconds == nil {
 		t.Fatal("terminationGracePeriodSeconds is not set; set it explicitly to fit the stop plan")
@@ -271,8 +283,8 @@ func TestGracePeriodHoldsStopPlan(t *testing.T) {
 	for _, s := range cfg.Plan() {
 		t.Logf("  %5.1f - %5.1f s  %s", s.Start.Seconds(), s.End.Seconds(), s.Name)
 	}
-	if !cfg.Fits() {
-		t.Errorf("the stop plan needs %v but LNMP_STOP_TIMEOUT is %v: php-fpm's requests would be cut", cfg.Need(), cfg.StopTimeout)
+	if !cfg.PlanFits() {
+		t.Errorf("the stop plan needs %v but LNMP_STOP_TIMEOUT is %v: php-fpm's requests would be cut", cfg.StopTimeoutNeeded(), cfg.StopTimeout)
 	}
 	if grace < cfg.StopTimeout+time.Second {
 		t.Errorf("terminationGracePeriodSeconds %v: the kubelet would SIGKILL the pod before lnmp-init's stop timeout %v (+1 s) ends", grace, cfg.StopTimeout)

@@ -1,4 +1,4 @@
-package signals
+package procs
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -56,7 +57,7 @@ func startLoop(t *testing.T) *Reaper {
 	unixNotify(child)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { r.Loop(ctx, child); close(done) }()
+	go func() { r.Loop(ctx, child, func(err error) { t.Error(err) }); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return r
 }
@@ -126,7 +127,7 @@ func TestRunEndsWithoutTheLoop(t *testing.T) {
 	child := make(chan os.Signal, 1)
 	unixNotify(child)
 	loopDone := make(chan struct{})
-	go func() { r.Loop(ctx, child); close(loopDone) }()
+	go func() { r.Loop(ctx, child, func(err error) { t.Error(err) }); close(loopDone) }()
 	ran := make(chan error, 1)
 	go func() { _, err := r.Run(ctx, exec.Command("sleep", "30")); ran <- err }()
 	time.Sleep(100 * time.Millisecond) // let sleep start
@@ -195,24 +196,63 @@ func TestDescendantsAndHasChildren(t *testing.T) {
 	if err := r.Start(cmd, exits); err != nil {
 		t.Fatal(err)
 	}
-	if !HasChildren() {
-		t.Fatal("HasChildren false with a child running")
+	if left, err := HasChildren(); !left || err != nil {
+		t.Fatalf("HasChildren = %v, %v with a child running", left, err)
 	}
 	found := false
-	for _, pid := range Descendants(os.Getpid()) {
+	for _, pid := range Snapshot().Descendants(os.Getpid()) {
 		found = found || pid == cmd.Process.Pid
 	}
 	if !found {
 		t.Fatalf("child %d not among descendants", cmd.Process.Pid)
 	}
-	if kids := Children(os.Getpid()); len(kids) != 1 || kids[0] != cmd.Process.Pid {
+	if kids := Snapshot().Children(os.Getpid()); len(kids) != 1 || kids[0] != cmd.Process.Pid {
 		t.Fatalf("Children = %v, want [%d]", kids, cmd.Process.Pid)
 	}
 	if n := SignalDescendants(unix.SIGKILL); n < 1 {
 		t.Fatalf("SignalDescendants reached %d processes", n)
 	}
 	<-exits
-	if HasChildren() {
-		t.Fatal("HasChildren true after the only child was reaped")
+	if left, err := HasChildren(); left || err != nil {
+		t.Fatalf("HasChildren = %v, %v after the only child was reaped", left, err)
 	}
+}
+
+// TestReadProc reads this test's own stat, whose command name the kernel
+// takes from the test binary, and a name with spaces and parentheses.
+func TestReadProc(t *testing.T) {
+	p, err := ReadProc(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Pid != os.Getpid() || p.PPid != os.Getppid() || p.State == 0 || p.Comm == "" || p.Stopped() {
+		t.Fatalf("ReadProc(self) = %+v", p)
+	}
+	if _, err := ReadProc(-1); err == nil {
+		t.Fatal("ReadProc(-1) gave no error")
+	}
+	// The kernel names a process after the file it executed.
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := filepath.Join(t.TempDir(), "a (b) c")
+	if err := os.Symlink(sleep, odd); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(odd, "30")
+	// No reap loop runs in this test: Cmd.Wait is the only waiter.
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if p, err := ReadProc(cmd.Process.Pid); err == nil && p.Comm == "a (b) c" && p.PPid == os.Getpid() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	p, err = ReadProc(cmd.Process.Pid)
+	t.Fatalf("ReadProc(sleep) = %+v, %v", p, err)
 }

@@ -1,6 +1,7 @@
-// Package signals is lnmp-init's contact with the kernel's process signals:
-// it takes in the signals PID 1 acts on, and it is the one place that waits
-// for child processes.
+// Package procs is lnmp-init's contact with processes: the reaper, which is
+// the one place that waits for children; the intake of the signals PID 1
+// acts on; and the reader of /proc, for the processes lnmp-init did not
+// start itself (workers, orphans) and for what they hold.
 //
 // A container's PID 1 inherits every orphan, so it must call wait4(-1, ...).
 // A wait4(-1) loop running beside exec.Cmd.Wait steals exit statuses from it
@@ -14,4 +15,4 @@
 // owner cannot learn its child's exit status from them; go-reap's answer to
 // the race is a lock that the caller's own Wait must hold, which makes the
 // race the caller's problem again.
-package signals
+package procs

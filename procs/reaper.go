@@ -1,4 +1,4 @@
-package signals
+package procs
 
 import (
 	"context"
@@ -48,26 +48,36 @@ func (r *Reaper) Start(cmd *exec.Cmd, notify chan<- Exit) error {
 }
 
 // Reap collects every child that has exited, without blocking, and routes
-// each exit to its owner or to Orphans. Call it on every SIGCHLD.
-func (r *Reaper) Reap() {
+// each exit to its owner or to Orphans. Call it on every SIGCHLD. It
+// returns an error only for a wait4 failure that these arguments cannot
+// cause; the children it had collected by then are routed all the same.
+func (r *Reaper) Reap() error {
 	type routed struct {
 		to chan<- Exit
 		e  Exit
 	}
 	var out []routed
+	var failed error
 	r.mu.Lock()
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if errors.Is(err, unix.EINTR) {
+		if err == nil && pid > 0 {
+			out = append(out, routed{r.owners[pid], Exit{Pid: pid, Status: ws}})
+			delete(r.owners, pid)
 			continue
 		}
-		// ECHILD: no children at all. pid 0: children, none exited yet.
-		if err != nil || pid <= 0 {
-			break
+		if errors.Is(err, unix.EINTR) {
+			continue // a signal arrived during the call; nothing was reaped
 		}
-		out = append(out, routed{r.owners[pid], Exit{Pid: pid, Status: ws}})
-		delete(r.owners, pid)
+		// pid 0 with no error: children exist, none has exited yet.
+		// ECHILD: no children at all. Either way the sweep is done.
+		if err != nil && !errors.Is(err, unix.ECHILD) {
+			// EINVAL or EFAULT: impossible with these arguments. Stop the
+			// sweep (retrying would spin); the next SIGCHLD tries again.
+			failed = fmt.Errorf("wait4: %w", err)
+		}
+		break
 	}
 	r.mu.Unlock()
 	for _, o := range out {
@@ -80,13 +90,17 @@ func (r *Reaper) Reap() {
 		default: // Reaped all the same; only the report is dropped.
 		}
 	}
+	return failed
 }
 
-// Loop reaps on every SIGCHLD from child until ctx ends. It reaps once at
-// the start too, for children that exited before it ran.
-func (r *Reaper) Loop(ctx context.Context, child <-chan os.Signal) {
+// Loop reaps on every SIGCHLD from child until ctx ends, passing any error
+// of Reap to report. It reaps once at the start too, for children that
+// exited before it ran.
+func (r *Reaper) Loop(ctx context.Context, child <-chan os.Signal, report func(error)) {
 	for {
-		r.Reap()
+		if err := r.Reap(); err != nil && report != nil {
+			report(err)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -129,7 +143,7 @@ func (r *Reaper) Run(ctx context.Context, cmd *exec.Cmd) ([]byte, error) {
 			select {
 			case e = <-done:
 			case <-time.After(10 * time.Millisecond):
-				r.Reap()
+				_ = r.Reap() // an error here is the loop's to report
 			}
 		}
 	}

@@ -1,0 +1,114 @@
+package stack
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+
+	"go.uber.org/zap"
+
+	"github.com/lnmp-init/lnmp-init/reload"
+)
+
+// WatchGroups is what each program reloads on: its config files and
+// include patterns, php-fpm also its php.ini file and scan directories, and
+// each --watch path for the program whose config names it, or for both.
+func (st *Stack) WatchGroups(iniFile string, scanDirs []string) []reload.Group {
+	fpmCfg, ngxCfg := st.FPM.Config(), st.Nginx.Config()
+	fpm := reload.Group{Name: "php-fpm", Paths: append(slices.Clone(fpmCfg.Files), fpmCfg.Includes...)}
+	if iniFile != "" {
+		fpm.Paths = append(fpm.Paths, iniFile)
+	}
+	fpm.Paths = append(fpm.Paths, scanDirs...)
+	ngx := reload.Group{Name: "nginx", Paths: append(slices.Clone(ngxCfg.Files), ngxCfg.Includes...)}
+	for _, w := range st.opts.Watch {
+		w = filepath.Clean(w)
+		inFpm, inNginx := namedBy(fpm.Paths, w), namedBy(ngx.Paths, w)
+		if inFpm || !inNginx {
+			fpm.Paths = append(fpm.Paths, w)
+		}
+		if inNginx || !inFpm {
+			ngx.Paths = append(ngx.Paths, w)
+		}
+	}
+	return []reload.Group{dedup(fpm), dedup(ngx)}
+}
+
+// namedBy reports whether path is one of a group's paths, matches one of
+// them as a glob, or is the directory a glob or file of them lives in.
+func namedBy(paths []string, path string) bool {
+	for _, p := range paths {
+		if ok, _ := filepath.Match(p, path); ok || p == path || filepath.Dir(p) == path {
+			return true
+		}
+	}
+	return false
+}
+
+func dedup(g reload.Group) reload.Group {
+	slices.Sort(g.Paths)
+	g.Paths = slices.Compact(g.Paths)
+	return g
+}
+
+// Baseline hashes the config groups php-fpm and nginx are about to read.
+// Take it before they start; Watch compares it with what it sees once its
+// watches are in place, so a change made in between is reloaded too.
+func (st *Stack) Baseline(log *zap.Logger) map[string]string {
+	hashes, err := reload.Snapshot(st.WatchGroups("", nil))
+	if err != nil {
+		log.Warn("cannot hash the configs", zap.Error(err))
+	}
+	return hashes
+}
+
+// Watch watches every config group and sends a Change on changes for each
+// one whose content really changed, until ctx ends. It sets up in the
+// background: php-fpm -i, which finds php.ini, takes tens of milliseconds
+// and is kept off the start path.
+func (st *Stack) Watch(ctx context.Context, log *zap.Logger, baseline map[string]string, changes chan<- reload.Change) {
+	iniFile, scanDirs, err := st.FPM.IniPaths(ctx)
+	if err != nil {
+		log.Warn("cannot find php.ini paths; they are not watched", zap.Error(err))
+	}
+	groups := st.WatchGroups(iniFile, scanDirs)
+	warnSubPaths(log, groups)
+	w, err := reload.NewWatcher(groups, reload.Debounce, reload.MaxDelay, log)
+	if err != nil {
+		log.Error("cannot watch the configs; hot reload is off, SIGHUP still reloads", zap.Error(err))
+		return
+	}
+	for _, g := range groups {
+		log.Info("watching for config changes", zap.String("child", g.Name), zap.Strings("paths", g.Paths))
+	}
+	early := st.WatchGroups("", nil)
+	if now, err := reload.Snapshot(early); err == nil && baseline != nil {
+		if missed := reload.ChangedBetween(early, baseline, now); len(missed) > 0 {
+			log.Info("configs changed while lnmp-init started; reloading", zap.Strings("children", missed))
+			select {
+			case changes <- reload.Change{Groups: missed}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+	if err := w.Run(ctx, changes); err != nil {
+		log.Error("config watcher stopped; hot reload is off, SIGHUP still reloads", zap.Error(err))
+	}
+}
+
+// warnSubPaths warns once for each watched file that is a mount of its own.
+func warnSubPaths(log *zap.Logger, groups []reload.Group) {
+	var files []string
+	for _, g := range groups {
+		files = append(files, g.Paths...)
+	}
+	mounted, err := reload.SubPathMounts("/proc/self/mountinfo", files)
+	if err != nil {
+		log.Debug("cannot read mounts", zap.Error(err))
+	}
+	for _, f := range slices.Compact(mounted) {
+		log.Warn("config file is mounted on its own (a Kubernetes subPath mount): the kubelet never updates it, so it will not hot-reload; mount the ConfigMap as a directory instead",
+			zap.String("file", f))
+	}
+}
