@@ -50,12 +50,12 @@ type Observer interface {
 // NopObserver ignores every event.
 type NopObserver struct{}
 
-func (NopObserver) ChildStarted(string)              {}
-func (NopObserver) ChildExited(string, procs.Exit) {}
-func (NopObserver) ChildRestarted(string, string)    {}
-func (NopObserver) PhaseDone(string, time.Duration)  {}
-func (NopObserver) Escalated(unix.Signal)            {}
-func (NopObserver) OrphanReaped()                    {}
+func (NopObserver) ChildStarted(string)             {}
+func (NopObserver) ChildExited(string, procs.Exit)  {}
+func (NopObserver) ChildRestarted(string, string)   {}
+func (NopObserver) PhaseDone(string, time.Duration) {}
+func (NopObserver) Escalated(unix.Signal)           {}
+func (NopObserver) OrphanReaped()                   {}
 
 // ReaperLauncher starts children through a procs.Reaper, each in its own
 // process group.
