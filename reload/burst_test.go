@@ -13,17 +13,6 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 )
 
-// writePaced makes n writes spread over span, each at its own offset from
-// the start, so that a slow write or a late wake-up does not stretch the
-// whole series. Its sleeps pace the writes; they synchronise nothing.
-func writePaced(n int, span time.Duration, do func(i int)) {
-	began := time.Now()
-	for i := range n {
-		time.Sleep(time.Until(began.Add(span * time.Duration(i) / time.Duration(n))))
-		do(i)
-	}
-}
-
 // collect reads Changes for group until one carries want, the hash of the
 // final content, and returns how many Changes named group.
 func (h *harness) collect(group, want string) int {
@@ -40,59 +29,54 @@ func (h *harness) collect(group, want string) int {
 	}
 }
 
-// 100 changes within one second to a glob directory: one burst, cut at
-// most once by maxDelay, and the final content is what gets reported last.
+// 100 changes to a glob directory while no debounce time passes: one
+// burst, reported once, with the final content. The clock is the test's, so
+// a loaded machine cannot stretch the burst.
 func TestDebounceBurst(t *testing.T) {
 	dir := t.TempDir()
-	h := start(t, []Group{{Name: "glob", Paths: []string{filepath.Join(dir, "*.conf")}}},
+	clk := newFakeClock()
+	h := startOnClock(t, clk, []Group{{Name: "glob", Paths: []string{filepath.Join(dir, "*.conf")}}},
 		200*time.Millisecond, time.Second)
 
-	writePaced(100, 900*time.Millisecond, func(i int) {
+	for i := range 100 {
 		replace(t, filepath.Join(dir, fmt.Sprintf("%d.conf", i%10)), strconv.Itoa(i))
-	})
-	if n := h.collect("glob", mustHash(t, h.w, "glob")); n > 2 {
-		t.Errorf("100 changes within 1s gave %d reports, want at most 2", n)
 	}
-	h.expectNothing()
+	h.sync()
+	h.expectNone()
+	clk.Advance(199 * time.Millisecond)
+	h.expectNone()
+	clk.Advance(time.Millisecond)
+	h.expect("glob")
 }
 
-// A burst that never goes quiet is still reported, every maxDelay.
+// A burst that never goes quiet is still reported, every maxDelay: a write
+// every 250 ms for 3 s, with a 300 ms debounce and a 1 s maxDelay, gives a
+// report at 1 s, 2 s and 3 s, then one when the writes stop.
 func TestMaxDelay(t *testing.T) {
 	dir := t.TempDir()
 	main := filepath.Join(dir, "main.conf")
-	h := start(t, []Group{{Name: "file", Paths: []string{main}}}, 300*time.Millisecond, time.Second)
+	clk := newFakeClock()
+	h := startOnClock(t, clk, []Group{{Name: "file", Paths: []string{main}}}, 300*time.Millisecond, time.Second)
 
-	writing := make(chan time.Time, 1)
-	go func() {
-		defer func() { writing <- time.Now() }()
-		writePaced(30, 3*time.Second, func(i int) {
-			// Not replace: t.Fatal must not be called from this goroutine.
-			if err := os.WriteFile(main, []byte(strconv.Itoa(i)), 0o644); err != nil {
-				t.Error(err)
-			}
-		})
-	}()
-	// Read all the time, or Changes merge while unread.
-	var reports []time.Time
-	var final string
-	var last Change
-	for final == "" || last.Hashes["file"] != final {
-		select {
-		case last = <-h.out:
-			reports = append(reports, time.Now())
-		case end := <-writing:
-			final = mustHash(t, h.w, "file")
-			if len(reports) == 0 || !reports[0].Before(end) {
-				t.Fatalf("first report came after the writes ended at %v", end)
-			}
-		case <-time.After(deadline):
-			t.Fatalf("no report with the final content; %d reports", len(reports))
+	reports := 0
+	for i := range 12 {
+		write(t, main, strconv.Itoa(i))
+		h.sync()
+		clk.Advance(250 * time.Millisecond)
+		if i%4 == 3 { // 1 s after the burst's first write
+			h.expect("file")
+			reports++
+			continue
 		}
+		h.expectNone()
 	}
-	if n := len(reports); n < 2 || n > 5 {
-		t.Errorf("3 s of writes with maxDelay 1s gave %d reports, want 2 to 5", n)
+	write(t, main, "last")
+	h.sync()
+	clk.Advance(300 * time.Millisecond)
+	h.expect("file")
+	if reports != 3 {
+		t.Errorf("3 s of writes with maxDelay 1s gave %d reports before the end, want 3", reports)
 	}
-	t.Logf("%d reports for 3 s of writes", len(reports))
 }
 
 // A reader that does not keep up gets one Change covering everything.

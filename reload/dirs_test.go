@@ -4,7 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
 )
 
 // A watched directory removed and created again: its inotify watch died
@@ -44,31 +45,45 @@ func TestDirectoryRemovedAndRecreated(t *testing.T) {
 }
 
 // The directory and its parent both missing: no watch can announce them,
-// so the watcher retries each second.
+// so the watcher retries each second. The clock is the test's: a change
+// reported with no retry due proves a watch, not polling.
 func TestParentMissing(t *testing.T) {
 	root := t.TempDir()
 	confd := filepath.Join(root, "etc", "nginx", "conf.d")
-	h := start(t, []Group{{Name: "glob", Paths: []string{filepath.Join(confd, "*.conf")}}}, testDebounce, testMaxDelay)
+	clk := newFakeClock()
+	h := startOnClock(t, clk, []Group{{Name: "glob", Paths: []string{filepath.Join(confd, "*.conf")}}}, testDebounce, testMaxDelay)
+	found := func() {
+		t.Helper()
+		clk.Advance(retryInterval) // the retry finds the directory and marks a burst...
+		if err := lnmptest.WaitUntil(deadline, "the burst after the retry", func() bool { return clk.armed(testDebounce) }); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(testDebounce) // ...which ends
+		h.expect("glob")
+	}
 
 	mkdir(t, confd)
 	write(t, filepath.Join(confd, "a.conf"), "a1")
-	h.expect("glob")
-	// Now watched directly: reported in well under the retry interval.
-	began := time.Now()
+	h.sync()
+	h.expectNone()
+	found()
+	// Now watched directly: reported with no retry due.
 	replace(t, filepath.Join(confd, "a.conf"), "a2")
+	h.sync()
+	clk.Advance(testDebounce)
 	h.expect("glob")
-	if took := time.Since(began); took >= retryInterval {
-		t.Errorf("change in a re-found directory reported after %v, want a watch, not polling", took)
-	}
 
 	// Parent and directory removed again, then back.
 	if err := os.RemoveAll(filepath.Join(root, "etc")); err != nil {
 		t.Fatal(err)
 	}
+	h.sync()
+	clk.Advance(testDebounce)
 	h.expect("glob")
 	mkdir(t, confd)
 	write(t, filepath.Join(confd, "a.conf"), "a3")
-	h.expect("glob")
+	h.sync()
+	found()
 }
 
 // Paths that do not exist at start: a file and a directory, watched through

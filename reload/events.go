@@ -57,7 +57,7 @@ func (w *Watcher) handle(ev fsnotify.Event, b *burst) bool {
 	if ev.Op&^fsnotify.Chmod == 0 {
 		return false
 	}
-	now := time.Now()
+	now := w.clock.Now()
 	marked := false
 	if ev.Has(fsnotify.Create|fsnotify.Remove|fsnotify.Rename) && w.isWanted(ev.Name) {
 		if ev.Has(fsnotify.Create) {
@@ -88,7 +88,7 @@ func (w *Watcher) handleError(err error, b *burst) bool {
 	if _, err := w.reconcile(true); err != nil {
 		w.warnWatch(err)
 	}
-	now := time.Now()
+	now := w.clock.Now()
 	for gi := range w.groups {
 		b.mark(gi, "", now)
 	}
@@ -97,7 +97,7 @@ func (w *Watcher) handleError(err error, b *burst) bool {
 
 // rewatch retries the watches that no event can restore.
 func (w *Watcher) rewatch(b *burst) bool {
-	return w.markAdded(w.reconcileLogged(), b, time.Now())
+	return w.markAdded(w.reconcileLogged(), b, w.clock.Now())
 }
 
 // markAdded marks the groups whose directories just gained a watch: their
@@ -133,7 +133,7 @@ func (w *Watcher) affected(path string) []int {
 func (w *Watcher) flush(b *burst) (Change, bool) {
 	defer b.reset()
 	// A directory may have come back with no event left to say so.
-	w.markAdded(w.reconcileLogged(), b, time.Now())
+	w.markAdded(w.reconcileLogged(), b, w.clock.Now())
 	ch := Change{Hashes: make(map[string]string)}
 	var same []string
 	for gi, g := range w.groups {

@@ -10,7 +10,7 @@ import (
 // Group is a set of paths whose change means one thing to reload, e.g.
 // "nginx" (its main file and include globs) or "php-fpm".
 type Group struct {
-	// Name identifies the group in Change and in Watcher.Hash.
+	// Name identifies the group in a Change.
 	Name string
 	// Paths are absolute files, directories, or glob patterns such as
 	// nginx's "conf.d/*.conf" or php-fpm's "pool.d/*.conf". A wildcard may

@@ -14,20 +14,6 @@ import (
 	"syscall"
 )
 
-// groupHash returns the current content hash of the named group, read from
-// disk now: what the group's files contain with symlinks followed, never
-// their modes, times or link targets, as Run compares them. Tests use it to
-// check what Run reported.
-func (w *Watcher) groupHash(group string) (string, error) {
-	for _, g := range w.groups {
-		if g.name == group {
-			sum, _, err := hashGroup(g)
-			return sum, err
-		}
-	}
-	return "", fmt.Errorf("reload: no config group %q", group)
-}
-
 // hashGroup hashes g's content and also returns its links: paths that are
 // none of g's names but that a symlink among them goes through, such as
 // the kubelet's "..data", so that an event on one of them counts too.

@@ -49,7 +49,7 @@ func TestNewWatcherRejects(t *testing.T) {
 	} {
 		w, err := NewWatcher(tc.groups, time.Second, time.Second, nil)
 		if err == nil {
-			w.Close()
+			w.fsw.Close()
 			t.Errorf("NewWatcher(%v) succeeded, want an error with %q", tc.groups, tc.want)
 		} else if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("NewWatcher(%v) = %v, want an error with %q", tc.groups, err, tc.want)
@@ -170,7 +170,7 @@ func TestAffected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
+	defer w.fsw.Close()
 	for path, want := range map[string][]int{
 		confd + "/a.conf":                        {0},
 		confd + "/..data":                        {0},

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,6 +122,18 @@ func (h *harness) expectNothing() {
 	h.expect(sentinelGroup)
 }
 
+// expectNone checks that no Change is waiting, after sync has made sure
+// Run handled every event. Run hands a Change over as soon as it has one
+// and a reader waits, so a short look suffices.
+func (h *harness) expectNone() {
+	h.t.Helper()
+	select {
+	case c := <-h.out:
+		h.t.Fatalf("unexpected change: groups %v, paths %v", c.Groups, c.Paths)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
 // waitLog waits until the watcher has logged msg at least n times.
 func (h *harness) waitLog(msg string, n int) {
 	h.t.Helper()
@@ -197,5 +210,105 @@ func swapIdentical(t *testing.T, dir string) {
 	}
 	if err := os.RemoveAll(filepath.Join(dir, old)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// groupHash returns the current content hash of the named group, read from
+// disk now, as Run compares them.
+func (w *Watcher) groupHash(group string) (string, error) {
+	for _, g := range w.groups {
+		if g.name == group {
+			sum, _, err := hashGroup(g)
+			return sum, err
+		}
+	}
+	return "", fmt.Errorf("reload: no config group %q", group)
+}
+
+// fakeClock is a clock that moves only when the test says: a debounce ends
+// when the test advances it, never because the machine was slow.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []fakeWaiter
+}
+
+type fakeWaiter struct {
+	at time.Time
+	c  chan time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_000_000, 0)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := fakeWaiter{at: c.now.Add(d), c: make(chan time.Time, 1)}
+	if d <= 0 {
+		w.c <- c.now
+		return w.c
+	}
+	c.waiters = append(c.waiters, w)
+	return w.c
+}
+
+// Advance moves the clock on and fires every wait that came due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if w.at.After(c.now) {
+			kept = append(kept, w)
+			continue
+		}
+		w.c <- c.now
+	}
+	c.waiters = kept
+}
+
+// armed reports whether a wait ending d from now is pending: Run has taken
+// the last fired wait and armed the next.
+func (c *fakeClock) armed(d time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.waiters {
+		if w.at.Equal(c.now.Add(d)) {
+			return true
+		}
+	}
+	return false
+}
+
+// startOnClock is start with the Watcher on clk.
+func startOnClock(t *testing.T, clk clock, groups []Group, debounce, maxDelay time.Duration) *harness {
+	t.Helper()
+	h := newHarness(t, groups, debounce, maxDelay)
+	h.w.clock = clk
+	h.run()
+	return h
+}
+
+// sync waits until Run has handled every event caused so far: it writes a
+// file beside the sentinel that no group covers and waits for Run to log
+// its event. inotify delivers one instance's events in order, and Run
+// handles them one by one.
+func (h *harness) sync() {
+	h.t.Helper()
+	h.pokes++
+	path := filepath.Join(filepath.Dir(h.sentinel), fmt.Sprintf("sync-%d", h.pokes))
+	write(h.t, path, "")
+	err := lnmptest.WaitUntil(deadline, "the watcher to handle "+path, func() bool {
+		return h.logs.FilterMessage("file event").FilterField(zap.String("path", path)).Len() > 0
+	})
+	if err != nil {
+		h.t.Fatal(err)
 	}
 }

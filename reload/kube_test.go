@@ -3,7 +3,6 @@ package reload
 import (
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // A ConfigMap mounted as nginx's conf.d: each update is the kubelet's ..data
@@ -18,12 +17,8 @@ func TestAtomicWriterSwap(t *testing.T) {
 		{Name: "php-fpm", Paths: []string{filepath.Join(fpmd, "*.conf")}},
 	}, testDebounce, testMaxDelay)
 
-	began := time.Now()
 	writeAtomic(t, confd, map[string]string{"a.conf": "a2", "b.conf": "b1"})
-	c := h.next(time.Second)
-	if took := time.Since(began); took > time.Second {
-		t.Errorf("swap reported after %v, want within 1s", took)
-	}
+	c := h.next(deadline) // how fast: make bench's reload row
 	if len(c.Groups) != 1 || c.Groups[0] != "nginx" {
 		t.Fatalf("swap reported groups %q, want [nginx]", c.Groups)
 	}

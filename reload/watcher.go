@@ -24,7 +24,7 @@ type Change struct {
 	// the log.
 	Paths []string
 	// Hashes holds, for each name in Groups, the content hash that made it
-	// count as changed, as Watcher.Hash would have returned it then.
+	// count as changed: what the group's files held then.
 	Hashes map[string]string
 }
 
@@ -38,6 +38,7 @@ type Watcher struct {
 	maxDelay time.Duration
 	log      *zap.Logger
 	fsw      *fsnotify.Watcher
+	clock    clock
 
 	// The rest belongs to NewWatcher until Run starts, then to Run's
 	// goroutine alone.
@@ -70,7 +71,7 @@ func NewWatcher(groups []Group, debounce, maxDelay time.Duration, log *zap.Logge
 		return nil, fmt.Errorf("reload: start inotify: %w", err)
 	}
 	w := &Watcher{
-		groups: parsed, debounce: debounce, maxDelay: maxDelay, log: log, fsw: fsw,
+		groups: parsed, debounce: debounce, maxDelay: maxDelay, log: log, fsw: fsw, clock: realClock{},
 		last:  make([]string, len(parsed)),
 		links: make([]map[string]bool, len(parsed)),
 	}
@@ -98,21 +99,20 @@ func NewWatcher(groups []Group, debounce, maxDelay time.Duration, log *zap.Logge
 // read. Run releases the watches when it returns; call it once.
 func (w *Watcher) Run(ctx context.Context, out chan<- Change) error {
 	defer w.fsw.Close()
-	timer := time.NewTimer(w.debounce)
-	timer.Stop()
-	retry := time.NewTicker(retryInterval)
-	defer retry.Stop()
 	b := newBurst(len(w.groups))
 	var pending *Change
+	var debounced, retry <-chan time.Time // nil: not armed
 	for {
 		var send chan<- Change
 		var next Change
 		if pending != nil {
 			send, next = out, *pending
 		}
-		var retryC <-chan time.Time
-		if w.poll {
-			retryC = retry.C
+		switch {
+		case !w.poll:
+			retry = nil
+		case retry == nil:
+			retry = w.clock.After(retryInterval)
 		}
 		marked := false
 		select {
@@ -128,9 +128,11 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Change) error {
 				return errors.New("reload: inotify errors channel closed")
 			}
 			marked = w.handleError(err, b)
-		case <-retryC:
+		case <-retry:
+			retry = nil
 			marked = w.rewatch(b)
-		case <-timer.C:
+		case <-debounced:
+			debounced = nil
 			if ch, ok := w.flush(b); ok {
 				pending = w.merge(pending, ch)
 			}
@@ -138,18 +140,9 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Change) error {
 			pending = nil
 		}
 		if marked {
-			timer.Reset(b.wait(time.Now(), w.debounce, w.maxDelay))
+			debounced = w.clock.After(b.wait(w.clock.Now(), w.debounce, w.maxDelay))
 		}
 	}
-}
-
-// Close releases the watches. Run does so itself when it returns; Close is
-// for a Watcher whose Run is never called.
-func (w *Watcher) Close() error {
-	if err := w.fsw.Close(); err != nil {
-		return fmt.Errorf("reload: close inotify: %w", err)
-	}
-	return nil
 }
 
 // The debounce lnmp-init watches with: Debounce is the quiet time that ends

@@ -138,28 +138,27 @@ func (st *Stack) ReloadTargets() []reload.Target {
 	return []reload.Target{{
 		Name:     "php-fpm",
 		Validate: st.FPM.Validate,
-		Begin: func(pid int) (reload.Progress, error) {
-			r, err := st.FPM.BeginReload(pid)
-			if err != nil {
-				return nil, err
-			}
-			return r, nil
-		},
+		Begin:    progress(st.FPM.BeginReload),
 		// On SIGUSR2 php-fpm waits for its old workers up to
 		// process_control_timeout.
 		Timeout: st.FPM.Config().ProcessControlTimeout + 10*time.Second,
 	}, {
 		Name:     "nginx",
 		Validate: st.Nginx.Validate,
-		Begin: func(pid int) (reload.Progress, error) {
-			r, err := st.Nginx.BeginReload(pid)
-			if err != nil {
-				return nil, err
-			}
-			return r, nil
-		},
-		Timeout: 10 * time.Second,
+		Begin:    progress(st.Nginx.BeginReload),
+		Timeout:  10 * time.Second,
 	}}
+}
+
+// progress adapts a program's BeginReload to reload.Target.Begin.
+func progress[P reload.Progress](begin func(pid int) (P, error)) func(int) (reload.Progress, error) {
+	return func(pid int) (reload.Progress, error) {
+		p, err := begin(pid)
+		if err != nil {
+			return nil, err // not a typed nil inside the interface
+		}
+		return p, nil
+	}
 }
 
 // Log logs what was found.

@@ -23,7 +23,8 @@ func getStatus(url string) (int, string) {
 // TestReadyzFlipsAtSIGTERM: the moment lnmp-init has the signal, /readyz
 // says 503, while PHP requests still get 200 through the drain delay.
 func TestReadyzFlipsAtSIGTERM(t *testing.T) {
-	sb, in, base := startWithProbes(t, lnmptest.Options{}, "--drain-delay=3s")
+	const drain = 5 * time.Second
+	sb, in, base := startWithProbes(t, lnmptest.Options{}, "--drain-delay="+drain.String())
 	readyz := base + "/readyz"
 	sent := time.Now()
 	in.Signal(syscall.SIGTERM)
@@ -36,8 +37,10 @@ func TestReadyzFlipsAtSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("/readyz answered 503 %v after SIGTERM was sent", flipped)
-	if flipped > time.Second {
-		t.Errorf("/readyz took %v to turn 503", flipped)
+	// It must turn while everything still serves, long before the drain
+	// ends; how fast is make bench's business (about 1 ms).
+	if flipped > drain/2 {
+		t.Errorf("/readyz took %v to turn 503, with a drain delay of %v", flipped, drain)
 	}
 	if st, body := getStatus(readyz); st != 503 || !strings.Contains(body, "stopping") {
 		t.Errorf("/readyz during drain: %d %s", st, body)

@@ -12,14 +12,18 @@ import (
 	"github.com/lnmp-init/lnmp-init/health"
 )
 
+// probeTimeout is how long `lnmp-init probe` waits by default.
+const probeTimeout = 2 * time.Second
+
 // probe is `lnmp-init probe ready|live`: a Docker HEALTHCHECK or exec probe
 // that needs no curl in the image. Exit 0 when the endpoint answers 200,
 // 1 otherwise, 2 for bad input.
 func probe(args []string, stdout, stderr io.Writer) int {
 	var p struct {
 		HealthAddr string        `envconfig:"HEALTH_ADDR" default:":9180"`
-		Timeout    time.Duration `envconfig:"PROBE_TIMEOUT" default:"2s"`
+		Timeout    time.Duration `envconfig:"PROBE_TIMEOUT"`
 	}
+	p.Timeout = probeTimeout
 	if err := envconfig.Process(envPrefix, &p); err != nil {
 		return exitCode(stderr, &usageError{err.Error()})
 	}

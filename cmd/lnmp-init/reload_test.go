@@ -186,8 +186,14 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 	}
 }
 
+// TestBurstGivesAtMostTwoReloads: 100 changes meant to come within a
+// second give one reload, or two when the burst is cut by its maximum delay.
+// On a loaded machine the writes may take longer; every further second of
+// writing may cut the burst once more, so the bound follows the time the
+// writes really took.
 func TestBurstGivesAtMostTwoReloads(t *testing.T) {
 	sb, in := startServing(t, lnmptest.Options{AtomicConfig: true})
+	began := time.Now()
 	for i := range 100 {
 		if err := sb.SetConfD("burst.conf", fmt.Sprintf("# change %d\n", i)); err != nil {
 			t.Fatal(err)
@@ -197,10 +203,12 @@ func TestBurstGivesAtMostTwoReloads(t *testing.T) {
 	if err := sb.SetHeaderVersion(7); err != nil {
 		t.Fatal(err)
 	}
+	span := time.Since(began)
 	waitFor(t, "the burst's last change", "7", func() string { return header(sb) })
 	time.Sleep(2 * reload.MaxDelay) // let a late reload show, if one were coming
-	if n := reloads(in, "nginx", "config reloaded"); n < 1 || n > 2 {
-		t.Errorf("%d nginx reloads for a burst of 101 changes, want 1 or 2", n)
+	allowed := 2 + int(span/reload.MaxDelay)
+	if n := reloads(in, "nginx", "config reloaded"); n < 1 || n > allowed {
+		t.Errorf("%d nginx reloads for a burst of 101 changes written in %v, want 1 to %d", n, span.Round(time.Millisecond), allowed)
 	}
 	if n := reloads(in, "php-fpm", "config reloaded"); n != 0 {
 		t.Errorf("%d php-fpm reloads for nginx-only changes", n)

@@ -119,3 +119,23 @@ func TestHelpListsEveryEnvVar(t *testing.T) {
 		t.Errorf("--help exits %d, want 0", code)
 	}
 }
+
+// TestEnvListsEveryVariable: `lnmp-init env` prints one NAME=value line per
+// setting, with the value the environment gives.
+func TestEnvListsEveryVariable(t *testing.T) {
+	t.Setenv("LNMP_DRAIN_DELAY", "7s")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"env"}, &out, &errOut); code != 0 {
+		t.Fatalf("env exit %d: %s", code, errOut.String())
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	(&settings{}).bind(fs)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !strings.Contains(out.String(), "\n"+envName(f.Name)+"=") {
+			t.Errorf("env does not list %s:\n%s", envName(f.Name), out.String())
+		}
+	})
+	if !strings.Contains(out.String(), "\nLNMP_DRAIN_DELAY=7s\n") {
+		t.Errorf("env does not show the environment's LNMP_DRAIN_DELAY=7s:\n%s", out.String())
+	}
+}

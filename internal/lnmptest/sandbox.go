@@ -122,12 +122,6 @@ func (s *Sandbox) write() error {
 // Dir returns the sandbox directory.
 func (s *Sandbox) Dir() string { return s.dir }
 
-// HTTPPort returns nginx's port on 127.0.0.1.
-func (s *Sandbox) HTTPPort() int { return s.httpPort }
-
-// FPMPort returns php-fpm's port on 127.0.0.1, or 0 with a unix socket.
-func (s *Sandbox) FPMPort() int { return s.fpmPort }
-
 // FPMAddr returns php-fpm's listen value: 127.0.0.1:PORT or a socket path.
 func (s *Sandbox) FPMAddr() string {
 	if s.opts.UnixSocket {
