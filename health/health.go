@@ -1,6 +1,11 @@
 // Package health serves lnmp-init's probes and metrics over HTTP:
 // /livez (is supervision working), /readyz (should traffic come here) and
 // /metrics.
+//
+// Both probes answer from the supervisor's status alone, which the
+// children's watches keep current (php-fpm is asked for a FastCGI answer
+// every second): a probe never takes a php-fpm worker, never waits on a
+// slow pool, and says what the lnmp_ready metric says.
 package health
 
 import (
@@ -17,24 +22,10 @@ import (
 	"github.com/lnmp-init/lnmp-init/supervisor"
 )
 
-// pingTimeout bounds the FastCGI ping of all pools for one /readyz: under
-// the kubelet's default probe timeout of 1 s, so a slow pool answers 503
-// with a reason rather than a probe timeout.
-const pingTimeout = 900 * time.Millisecond
-
-// Pinger asks one php-fpm pool to answer a real request.
-type Pinger interface {
-	Ping(ctx context.Context) error
-}
-
-// Server answers the probes from the supervisor's status and php-fpm's
-// answers.
+// Server answers the probes from the supervisor's status.
 type Server struct {
 	// Status returns the supervisor's latest snapshot.
 	Status func() *supervisor.Status
-	// Pools returns the php-fpm pools /readyz pings once everything else
-	// says ready: the ones of the config in force, which a reload may change.
-	Pools func() []Pinger
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
 	Log     *zap.Logger
@@ -64,30 +55,28 @@ func (s *Server) livez(w http.ResponseWriter, _ *http.Request) {
 		reply(w, http.StatusOK, answer{Status: "live", Phase: st.Phase})
 		return
 	}
-	reply(w, http.StatusServiceUnavailable, answer{Status: "not live", Phase: st.Phase,
-		Reasons: []string{"supervision has given up or ended: phase " + st.Phase}})
-}
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	st := s.Status()
-	reasons := notReady(st)
-	if len(reasons) == 0 {
-		ctx, cancel := context.WithTimeout(r.Context(), pingTimeout)
-		defer cancel()
-		for _, p := range s.Pools() {
-			if err := p.Ping(ctx); err != nil {
-				reasons = append(reasons, "php-fpm does not answer: "+err.Error())
-			}
+	var reasons []string
+	for _, c := range st.Children {
+		if c.Hung {
+			reasons = append(reasons, c.Name+" is hung; restarting it")
 		}
 	}
-	if len(reasons) > 0 {
+	if len(reasons) == 0 {
+		reasons = []string{"supervision has given up or ended: phase " + st.Phase}
+	}
+	reply(w, http.StatusServiceUnavailable, answer{Status: "not live", Phase: st.Phase, Reasons: reasons})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	st := s.Status()
+	if reasons := notReady(st); len(reasons) > 0 || !st.Ready {
 		reply(w, http.StatusServiceUnavailable, answer{Status: "not ready", Phase: st.Phase, Reasons: reasons})
 		return
 	}
 	reply(w, http.StatusOK, answer{Status: "ready", Phase: st.Phase})
 }
 
-// notReady lists what the status alone says against readiness.
+// notReady lists what the status says against readiness.
 func notReady(st *supervisor.Status) []string {
 	var reasons []string
 	switch {
@@ -100,6 +89,8 @@ func notReady(st *supervisor.Status) []string {
 		switch {
 		case !c.Running:
 			reasons = append(reasons, c.Name+" is not running")
+		case c.Unanswering:
+			reasons = append(reasons, c.Name+" does not answer")
 		case !c.Ready:
 			reasons = append(reasons, c.Name+" is starting or restarting")
 		}
@@ -119,19 +110,45 @@ func reply(w http.ResponseWriter, code int, a answer) {
 func Listen(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen for probes on %s: %w", addr, err)
+		var op *net.OpError
+		if errors.As(err, &op) {
+			err = op.Err // "bind: address already in use", without the address again
+		}
+		return nil, fmt.Errorf("cannot listen for probes on %s: %w", addr, err)
 	}
 	return ln, nil
 }
 
+// Limits of the probe listener. It listens on every interface (the kubelet
+// probes the pod's address) to anyone who can reach the port, so nobody
+// may hold a connection or a descriptor of PID 1 for long: a request's
+// header must come within readTimeout, its answer goes within
+// writeTimeout, an idle keep-alive connection is closed after idleTimeout,
+// and past maxConns open connections more are closed at once.
+const (
+	readTimeout    = 5 * time.Second
+	writeTimeout   = 5 * time.Second
+	idleTimeout    = 30 * time.Second
+	maxHeaderBytes = 8 << 10
+	maxConns       = 64
+)
+
 // Serve answers on ln until ctx ends.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) {
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: readTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          zap.NewStdLog(s.Log.Named("probes")),
+	}
 	go func() {
 		<-ctx.Done()
 		_ = srv.Close()
 	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(capped(ln, maxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		s.Log.Error("probe listener failed", zap.Error(err))
 	}
 }

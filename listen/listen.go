@@ -6,8 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
+	"path/filepath"
+	"slices"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Addr is one listening address: Network is "tcp" or "unix", Address is what
@@ -77,6 +83,51 @@ func WaitAccepting(ctx context.Context, addrs []Addr, interval time.Duration) er
 			case <-t.C:
 			}
 		}
+	}
+	return nil
+}
+
+// CheckFree reports whether a server could start listening on a, unless a
+// is one of held (the addresses the server listens on already, which it
+// keeps across a reload). For TCP it binds a for a moment: that finds a
+// port someone else holds, an address this host does not have, a port
+// below 1024 for a non-root user. For a unix socket the directory must
+// exist and be writable, and nothing may answer on the path yet.
+func CheckFree(a Addr, held []Addr) error {
+	if slices.Contains(held, a) {
+		return nil
+	}
+	if a.Network == "unix" {
+		return checkSocketPath(a.Address)
+	}
+	ln, err := net.Listen(a.Network, a.Address)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) {
+			err = op.Err
+		}
+		return fmt.Errorf("cannot listen on %s: %w", a, err)
+	}
+	return ln.Close()
+}
+
+func checkSocketPath(path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("cannot create socket %s: directory %s does not exist", path, dir)
+	case err != nil:
+		return fmt.Errorf("cannot create socket %s: %w", path, err)
+	case !fi.IsDir():
+		return fmt.Errorf("cannot create socket %s: %s is not a directory", path, dir)
+	}
+	if err := unix.Access(dir, unix.W_OK|unix.X_OK); err != nil {
+		return fmt.Errorf("cannot create socket %s: directory %s: %w", path, dir, err)
+	}
+	if conn, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		conn.Close()
+		return fmt.Errorf("cannot listen on unix:%s: something answers there already", path)
 	}
 	return nil
 }

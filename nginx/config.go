@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lnmp-init/lnmp-init/configfile"
 	"github.com/lnmp-init/lnmp-init/listen"
 )
 
@@ -48,6 +49,9 @@ type Config struct {
 	// on port 80 when nginx runs as root and 8000 otherwise, and is recorded
 	// as such.
 	Listens []listen.Addr
+	// Text is the whole config in one file that means what the files mean
+	// (see render): what lnmp-init keeps as the last config that worked.
+	Text []byte
 }
 
 // Load reads the nginx configuration at path and every file it includes,
@@ -61,7 +65,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nginx config %s: %w", path, err)
 	}
-	src, err := os.ReadFile(abs)
+	src, err := configfile.Read(abs)
 	if err != nil {
 		return nil, fmt.Errorf("nginx config: %w", err)
 	}
@@ -70,7 +74,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nginx config: %w", err)
 	}
-	cfg := &Config{Path: path, AbsPath: abs, Files: ld.files, Includes: ld.includes}
+	cfg := &Config{Path: path, AbsPath: abs, Files: ld.files, Includes: ld.includes, Text: render(top, filepath.Dir(abs))}
 	if err := cfg.readMain(top); err != nil {
 		return nil, fmt.Errorf("nginx config: %w", err)
 	}

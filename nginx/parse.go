@@ -2,10 +2,11 @@ package nginx
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/lnmp-init/lnmp-init/configfile"
 )
 
 // maxIncludeDepth bounds nested includes, so a file that includes itself
@@ -115,7 +116,7 @@ func (ld *loader) include(d directive, depth int) ([]directive, error) {
 	}
 	var ds []directive
 	for _, p := range paths {
-		src, err := os.ReadFile(p)
+		src, err := configfile.Read(p)
 		if err != nil {
 			return nil, fmt.Errorf("include %q in %s: %w", d.args[0], d.where(), err)
 		}

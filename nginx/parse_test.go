@@ -112,7 +112,7 @@ func TestLoadIncludes(t *testing.T) {
 		{
 			name:    "glob matching a directory",
 			files:   map[string]string{"main.conf": "include d*;", "d/x": ""},
-			wantErr: `include "d*" in MAIN:1: read DIR/d: is a directory`,
+			wantErr: `include "d*" in MAIN:1: DIR/d: not a regular file (a directory)`,
 		},
 		{
 			name:    "included file leaves a block open",

@@ -1,6 +1,7 @@
 package nginx
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -219,5 +220,49 @@ func TestSyntaxErrorsMatchRealNginx(t *testing.T) {
 				t.Errorf("Load error %q does not end in nginx's %q", loadErr, nginxMsg)
 			}
 		})
+	}
+}
+
+// TestRenderedConfigIsEquivalent: the one-file rendering of a config that
+// includes files, quotes, regexes, variables and a relative certificate
+// path is accepted by the real nginx, and its -T dump holds the same
+// directives as the original's.
+func TestRenderedConfigIsEquivalent(t *testing.T) {
+	bin := nginxOrSkip(t)
+	dir := t.TempDir()
+	files := map[string]string{
+		"main.conf": "pid " + dir + "/nginx.pid;\nerror_log stderr;\nevents { worker_connections 16; }\n" +
+			"http {\n    include inc/*.conf;\n    access_log off;\n" +
+			"    map $uri $flag { default 0; \"~^/a b\" 1; \"\" 2; }\n" +
+			"    client_body_temp_path " + dir + "/body;\n}\n",
+		"inc/a.conf": "server {\n    listen 127.0.0.1:18081;\n    location ~ \\.php$ { return 200 \"it's \\\"quoted\\\" $uri\"; }\n" +
+			"    location = /x { add_header X-A 'single \"q\"' always; return 204; }\n    auth_basic off;\n}\n",
+	}
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := Load(filepath.Join(dir, "main.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := filepath.Join(t.TempDir(), "flat.conf")
+	if err := os.WriteFile(flat, cfg.Text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load(flat)
+	if err != nil {
+		t.Fatalf("the rendering does not parse: %v\n%s", err, cfg.Text)
+	}
+	if !bytes.Equal(again.Text, cfg.Text) {
+		t.Errorf("rendering its own rendering changes it:\n%s\n---\n%s", cfg.Text, again.Text)
+	}
+	if out, err := exec.Command(bin, "-t", "-c", flat).CombinedOutput(); err != nil {
+		t.Fatalf("nginx -t refuses the rendering: %v\n%s\n%s", err, out, cfg.Text)
 	}
 }

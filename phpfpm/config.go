@@ -1,6 +1,7 @@
 package phpfpm
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lnmp-init/lnmp-init/configfile"
 	"github.com/lnmp-init/lnmp-init/listen"
 )
 
@@ -35,6 +37,13 @@ type Config struct {
 
 	Daemonize *bool // The global daemonize setting; nil when unset.
 	Pools     []Pool
+
+	// Text is the whole config as php-fpm reads it, in one file: every
+	// line of every file in reading order, each include= line replaced by
+	// the files it names. php-fpm keeps its current section across
+	// included files and resolves relative paths against its prefix, not
+	// the file's directory, so this text means what the files mean.
+	Text []byte
 }
 
 // Pool is one [name] section of the configuration.
@@ -104,6 +113,7 @@ type loader struct {
 	pools   []*poolState          // In order of first appearance.
 	current *poolState            // nil in [global].
 	read    map[string]bool
+	text    bytes.Buffer // Config.Text so far
 }
 
 // Load reads php-fpm's configuration from path the way php-fpm does: INI
@@ -141,6 +151,7 @@ func load(path, prefix string, lookup lookupFunc) (*Config, error) {
 	if err := l.finish(); err != nil {
 		return nil, err
 	}
+	l.cfg.Text = l.text.Bytes()
 	return l.cfg, nil
 }
 
@@ -149,10 +160,11 @@ func (l *loader) loadFile(file string, depth int) error {
 	if depth > maxIncludeDepth {
 		return fmt.Errorf("%s: includes nested more than %d files deep (php-fpm's limit)", file, maxIncludeDepth+1)
 	}
-	data, err := os.ReadFile(file)
+	data, err := configfile.Read(file)
 	if err != nil {
 		return fmt.Errorf("reading php-fpm config: %w", err) // The include line adds its position.
 	}
+	fmt.Fprintf(&l.text, "; lnmp-init: %s\n", file)
 	if !l.read[file] {
 		l.read[file] = true
 		l.cfg.Files = append(l.cfg.Files, file)
@@ -161,6 +173,9 @@ func (l *loader) loadFile(file string, depth int) error {
 		pos := position{file, i + 1}
 		ln, err := parseLine(strings.TrimSuffix(text, "\r"), l.lookup)
 		if err == nil {
+			if ln.kind != lineEntry || ln.array || ln.name != "include" {
+				l.text.WriteString(text + "\n")
+			}
 			err = l.apply(ln, pos, depth)
 		}
 		var inner *lineError

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -33,6 +35,15 @@ func TestLoadAgreesWithPHPFPM(t *testing.T) {
 			}
 			dump := fpmDump(t, bin, main, prefix, env)
 			compareDump(t, got, dump)
+			// The one-file text lnmp-init keeps as the last good config
+			// means the same to php-fpm, wherever it is written.
+			flat := filepath.Join(t.TempDir(), "flat.conf")
+			if err := os.WriteFile(flat, got.Text, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if fd := fpmDump(t, bin, flat, prefix, env); !reflect.DeepEqual(fd, dump) {
+				t.Errorf("php-fpm reads the flattened config differently:\nflat %v\norig %v\n%s", fd, dump, got.Text)
+			}
 		})
 	}
 }

@@ -61,9 +61,36 @@ type Runner func(ctx context.Context, cmd *exec.Cmd) ([]byte, error)
 func Validate(ctx context.Context, run Runner, bin, config string) error {
 	out, err := run(ctx, exec.Command(bin, "-t", "-y", config))
 	if err == nil {
+		// php-fpm -t exits 0 on a php.ini with a syntax error, and PHP then
+		// drops every setting after the bad line: that config is broken.
+		if lines := phpErrors(string(out)); len(lines) > 0 {
+			return &ValidationError{Config: config, Lines: lines, Err: errPHPIni}
+		}
 		return nil
 	}
 	return &ValidationError{Config: config, Lines: errorLines(string(out)), Err: err}
+}
+
+// errPHPIni is the cause of a ValidationError for a php.ini PHP rejects in
+// part, while php-fpm -t itself passes.
+var errPHPIni = errors.New("php-fpm -t passed, but PHP reported errors reading its ini files (every setting after an error is dropped)")
+
+// phpErrors picks PHP's own error lines ("PHP:  syntax error, ...", "PHP
+// Parse error: ...", "PHP Fatal error: ...") from php-fpm's output.
+// Warnings ("PHP Warning:") are left alone: a base image's harmless
+// warning would otherwise refuse every reload.
+func phpErrors(out string) []string {
+	var lines []string
+	for raw := range strings.Lines(out) {
+		l := strings.TrimSpace(raw)
+		for _, p := range []string{"PHP:", "PHP Parse error:", "PHP Fatal error:"} {
+			if strings.HasPrefix(l, p) {
+				lines = append(lines, strings.Join(strings.Fields(l), " "))
+				break
+			}
+		}
+	}
+	return lines
 }
 
 // errorLines picks the lines that say what php-fpm rejected.

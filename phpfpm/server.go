@@ -2,22 +2,26 @@ package phpfpm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lnmp-init/lnmp-init/lastgood"
 	"github.com/lnmp-init/lnmp-init/listen"
 	"github.com/lnmp-init/lnmp-init/procs"
 )
 
-// readyPoll is how often Ready dials a starting php-fpm's sockets.
+// readyPoll is how often Ready asks a starting php-fpm.
 const readyPoll = 10 * time.Millisecond
 
 // Server is php-fpm as one lnmp-init runs it: its binary, its main config
-// file, and what that config said when php-fpm last read it (the config in
-// force), which a reload replaces once php-fpm serves the new one.
+// file, what that config said when php-fpm last read it (the config in
+// force, which a reload replaces once php-fpm serves the new one), and the
+// last config that worked, to start from when the files on disk have not
+// (see package lastgood).
 type Server struct {
 	Bin  string
 	Path string // the main config file, as given to php-fpm -y
@@ -25,41 +29,115 @@ type Server struct {
 	Prefix string
 	run    Runner
 	cfg    atomic.Pointer[Config]
+	good   *lastgood.Keeper
 }
 
 // NewServer reads the config at path for the php-fpm binary bin; run runs
-// php-fpm's own checks (-t, -i).
-func NewServer(bin, path string, run Runner) (*Server, error) {
+// php-fpm's own checks (-t, -i); runtimeDir gives the private directory a
+// copy of the last good config goes to when one is needed.
+func NewServer(bin, path string, run Runner, runtimeDir func() (string, error)) (*Server, error) {
 	s := &Server{Bin: bin, Path: path, Prefix: Prefix(bin), run: run}
 	cfg, err := Load(path, s.Prefix)
 	if err != nil {
 		return nil, err
 	}
 	s.cfg.Store(cfg)
+	s.good = lastgood.New(path, "php-fpm.conf", cfg.Text, runtimeDir)
 	return s, nil
 }
 
 // Config returns the config in force.
 func (s *Server) Config() *Config { return s.cfg.Load() }
 
-// Args returns php-fpm's arguments (see Args).
-func (s *Server) Args() []string { return Args(s.Path) }
+// Addrs returns the listen addresses of the config in force.
+func (s *Server) Addrs() []listen.Addr {
+	var addrs []listen.Addr
+	for _, p := range s.Config().Pools {
+		addrs = append(addrs, p.Listen)
+	}
+	return addrs
+}
 
-// Validate asks php-fpm whether the config on disk is valid (see Validate).
-func (s *Server) Validate(ctx context.Context) error { return Validate(ctx, s.run, s.Bin, s.Path) }
+// LaunchArgs returns php-fpm's arguments for a start or a restart: the
+// operator's config while the files on disk still say what last served,
+// else a copy of the last config that did (fallback), so that a config
+// that killed php-fpm on its reload cannot keep it down.
+func (s *Server) LaunchArgs() (args []string, fallback bool, err error) {
+	var text []byte // unreadable files count as changed
+	if current, err := Load(s.Path, s.Prefix); err == nil {
+		text = current.Text
+	}
+	path, fallback, err := s.good.Launch(text)
+	return Args(path), fallback, err
+}
+
+// Validate asks php-fpm whether the config on disk is valid (see
+// Validate), then checks what php-fpm -t does not: that the addresses the
+// new config listens on and the current one does not are free.
+func (s *Server) Validate(ctx context.Context) error {
+	if err := Validate(ctx, s.run, s.Bin, s.Path); err != nil {
+		return err
+	}
+	next, err := Load(s.Path, s.Prefix)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range next.Pools {
+		if err := listen.CheckFree(p.Listen, s.Addrs()); err != nil {
+			errs = append(errs, fmt.Errorf("pool %s: %w", p.Name, describeHolder(p.Listen, err)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// describeHolder adds who holds a, when someone does, to err.
+func describeHolder(a listen.Addr, err error) error {
+	if o, oerr := procs.Owned(a, nil); oerr == nil && o.Listening {
+		return fmt.Errorf("%w: %w", err, o.Foreign())
+	}
+	return err
+}
 
 // IniPaths asks php-fpm which php.ini files it reads (see IniPaths).
 func (s *Server) IniPaths(ctx context.Context) (string, []string, error) {
 	return IniPaths(ctx, s.run, s.Bin)
 }
 
-// Ready waits until every pool of the config in force accepts connections.
-func (s *Server) Ready(ctx context.Context) error {
-	var addrs []listen.Addr
+// Ready waits until php-fpm, the master pid, serves every pool of the
+// config in force: the master holds the pool's listening socket (a dial
+// alone cannot tell it from another process on the same address) and a
+// worker answers a FastCGI request.
+func (s *Server) Ready(ctx context.Context, pid int) error {
 	for _, p := range s.Config().Pools {
-		addrs = append(addrs, p.Listen)
+		for {
+			err := servesPool(ctx, p, pid)
+			if err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for pool %s: %w", p.Name, errors.Join(ctx.Err(), err))
+			case <-time.After(readyPoll):
+			}
+		}
 	}
-	return listen.WaitAccepting(ctx, addrs, readyPoll)
+	return nil
+}
+
+func servesPool(ctx context.Context, p Pool, pid int) error {
+	o, err := procs.Owned(p.Listen, []int{pid})
+	switch {
+	case err != nil:
+		return err
+	case !o.Listening:
+		return fmt.Errorf("nothing listens on %s yet", p.Listen)
+	case !o.Ours:
+		return o.Foreign()
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return p.Ping(pctx)
 }
 
 // Reload is a reload of php-fpm in progress. On SIGUSR2 the master stops
@@ -73,11 +151,16 @@ type Reload struct {
 }
 
 // BeginReload prepares a reload of the master pid: call it just before the
-// signal. It fails when the config on disk cannot be read.
+// signal. It fails when the config on disk cannot be read, or when php-fpm
+// runs from the copy of the last good config and the new one cannot be
+// written there.
 func (s *Server) BeginReload(pid int) (*Reload, error) {
 	next, err := Load(s.Path, s.Prefix)
 	if err != nil {
 		return nil, fmt.Errorf("read the new php-fpm config: %w", err)
+	}
+	if err := s.good.Prepare(next.Text); err != nil {
+		return nil, err
 	}
 	return &Reload{srv: s, old: procs.Snapshot().Children(pid), next: next}, nil
 }
@@ -101,9 +184,10 @@ func (r *Reload) Served(ctx context.Context) bool {
 	return true
 }
 
-// Commit makes the new config the one in force and returns its graceful
-// stop bound.
+// Commit makes the new config the one in force, and the last good one, and
+// returns its graceful stop bound.
 func (r *Reload) Commit() time.Duration {
+	r.srv.good.Served(r.next.Text)
 	r.srv.cfg.Store(r.next)
 	return r.next.GracefulStop()
 }

@@ -187,3 +187,18 @@ func SignalDescendants(sig unix.Signal) int {
 	}
 	return n
 }
+
+// Timeslices returns how many times the scheduler has run the process, the
+// third field of /proc/PID/schedstat. A process that is stopped, or blocked
+// for good, does not add to it; one that wakes up now and then does.
+func Timeslices(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/schedstat")
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return 0, fmt.Errorf("/proc/%d/schedstat: %q", pid, b)
+	}
+	return strconv.ParseUint(f[2], 10, 64)
+}

@@ -126,7 +126,7 @@ func (r *Reloader) reloadOne(ctx context.Context, t Target, paths []string, trig
 		case "invalid":
 			log.Error("config reload refused; the old config keeps serving", fields...)
 		default:
-			log.Error("config reload failed: signalled, but the new config did not serve in time", fields...)
+			log.Error("config reload failed: signalled, but the new config does not serve; the old one is kept", fields...)
 		}
 		if r.Done != nil {
 			r.Done(t.Name, res, clk.Now())
@@ -141,7 +141,7 @@ func (r *Reloader) reloadOne(ctx context.Context, t Target, paths []string, trig
 		result("invalid", zap.String("validation", err.Error()))
 		return
 	}
-	progress, err := r.signal(vctx, t)
+	progress, pid, err := r.signal(vctx, t)
 	var be *beginError
 	switch {
 	case errors.As(err, &be):
@@ -155,7 +155,7 @@ func (r *Reloader) reloadOne(ctx context.Context, t Target, paths []string, trig
 	// supervisor learns it (a held stop goes on at ReloadDone).
 	sctx, cancelSettle := context.WithTimeout(context.WithoutCancel(ctx), t.Timeout)
 	defer cancelSettle()
-	if err := r.await(sctx, progress); err != nil {
+	if err := r.await(sctx, t.Name, pid, progress); err != nil {
 		r.Supervisor.ReloadDone(t.Name, supervisor.ReloadResult{})
 		result("failed", zap.String("validation", "ok"), zap.String("reason", err.Error()))
 		return
@@ -165,39 +165,46 @@ func (r *Reloader) reloadOne(ctx context.Context, t Target, paths []string, trig
 }
 
 // signal sends t its reload signal, waiting while the child is starting or
-// restarting, and returns the progress to wait on.
-func (r *Reloader) signal(ctx context.Context, t Target) (Progress, error) {
+// restarting, and returns the progress to wait on and the pid signalled.
+func (r *Reloader) signal(ctx context.Context, t Target) (Progress, int, error) {
 	for {
 		pid := r.Supervisor.Status().Pid(t.Name)
 		var progress Progress
 		err := fmt.Errorf("%s: %w", t.Name, supervisor.ErrNotReady)
 		if pid != 0 {
 			if progress, err = t.Begin(pid); err != nil {
-				return nil, &beginError{err}
+				return nil, 0, &beginError{err}
 			}
 			err = r.Supervisor.SignalReload(ctx, t.Name, pid)
 		}
 		if err == nil || !errors.Is(err, supervisor.ErrNotReady) {
-			return progress, err
+			return progress, pid, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (waited %v)", err, t.Timeout)
+			return nil, 0, fmt.Errorf("%w (waited %v)", err, t.Timeout)
 		case <-r.clockOrReal().After(retryNotReady):
 		}
 	}
 }
 
 // await asks p every settlePoll until the new config serves or ctx ends.
-func (r *Reloader) await(ctx context.Context, p Progress) error {
-	for !p.Served(ctx) {
+// A child that is no longer the process pid was restarted: it died of the
+// new config, and what answers now is its successor, not the reload.
+func (r *Reloader) await(ctx context.Context, child string, pid int, p Progress) error {
+	for {
+		if now := r.Supervisor.Status().Pid(child); now != pid {
+			return fmt.Errorf("%s (pid %d) exited during its reload; the new config is not in force", child, pid)
+		}
+		if p.Served(ctx) {
+			return nil
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for the new config to serve: %w", ctx.Err())
 		case <-r.clockOrReal().After(settlePoll):
 		}
 	}
-	return nil
 }
 
 func (r *Reloader) clockOrReal() clock {

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
+	"github.com/lnmp-init/lnmp-init/listen"
 	"github.com/lnmp-init/lnmp-init/nginx"
 	"github.com/lnmp-init/lnmp-init/phpfpm"
 	"github.com/lnmp-init/lnmp-init/reload"
@@ -34,6 +35,9 @@ type Timing struct {
 	DrainDelay, StopTimeout, StartTimeout time.Duration
 	CrashLimit                            int
 	CrashWindow                           time.Duration
+	// HangTimeout is how long a child may look hung before it is
+	// restarted (see phpfpm.Server.Watch); 0 turns that off.
+	HangTimeout time.Duration
 }
 
 // Runner runs a command to its end and returns its combined output: in
@@ -53,9 +57,10 @@ func (e *SettingError) Unwrap() error { return e.Err }
 
 // Stack is php-fpm and nginx as this lnmp-init runs them.
 type Stack struct {
-	FPM   *phpfpm.Server
-	Nginx *nginx.Server
-	opts  Options
+	FPM     *phpfpm.Server
+	Nginx   *nginx.Server
+	opts    Options
+	runtime runtimeDir
 }
 
 // Discover finds the binaries and reads the configs. Every error is a
@@ -74,14 +79,14 @@ func Discover(opts Options, run Runner) (*Stack, error) {
 		fpmPath = phpfpm.DefaultConfig(fpmBin)
 	}
 	st := &Stack{opts: opts}
-	if st.FPM, err = phpfpm.NewServer(fpmBin, fpmPath, phpfpm.Runner(run)); err != nil {
+	if st.FPM, err = phpfpm.NewServer(fpmBin, fpmPath, phpfpm.Runner(run), st.runtime.get); err != nil {
 		return nil, &SettingError{"php-fpm-config", err}
 	}
 	nginxPath := opts.NginxConfig
 	if nginxPath == "" {
 		nginxPath = nginx.DefaultConfig
 	}
-	if st.Nginx, err = nginx.NewServer(nginxBin, nginxPath, nginx.Runner(run)); err != nil {
+	if st.Nginx, err = nginx.NewServer(nginxBin, nginxPath, nginx.Runner(run), st.runtime.get); err != nil {
 		return nil, &SettingError{"nginx-config", err}
 	}
 	return st, nil
@@ -121,16 +126,45 @@ func Policy(fpm *phpfpm.Config, ngx *nginx.Config, t Timing) supervisor.Config {
 	}
 }
 
-// Supervisor is the supervisor's whole config: Policy, with each child's
-// command and readiness check. Readiness follows the config in force, so a
-// restart after a reload waits for the addresses the new config names.
-func (st *Stack) Supervisor() supervisor.Config {
+// Supervisor is the supervisor's whole config: Policy, with how to start,
+// check and watch each child. What they do follows the config in force, so
+// a restart after a reload waits for the addresses the new config names.
+func (st *Stack) Supervisor(log *zap.Logger) supervisor.Config {
 	cfg := Policy(st.FPM.Config(), st.Nginx.Config(), st.opts.Timing)
+	hang := st.opts.Timing.HangTimeout
 	fpm, ngx := &cfg.Children[0], &cfg.Children[1]
-	fpm.Path, fpm.Args, fpm.Ready = st.FPM.Bin, st.FPM.Args(), st.FPM.Ready
-	ngx.Path, ngx.Args, ngx.Ready = st.Nginx.Bin, st.Nginx.Args(), st.Nginx.Ready
+	fpm.Path, fpm.Args = st.FPM.Bin, launchArgs(log, "php-fpm", st.FPM.LaunchArgs)
+	fpm.Free, fpm.Ready = freeAddrs(log, "php-fpm", st.FPM.Addrs), st.FPM.Ready
+	fpm.Watch = func(ctx context.Context, pid int, answering func(bool)) error {
+		return st.FPM.Watch(ctx, pid, hang, answering)
+	}
+	ngx.Path, ngx.Args = st.Nginx.Bin, launchArgs(log, "nginx", st.Nginx.LaunchArgs)
+	ngx.Free = freeAddrs(log, "nginx", func() []listen.Addr { return st.Nginx.Config().Listens })
+	ngx.Ready = st.Nginx.Ready
+	if hang > 0 {
+		ngx.Watch = func(ctx context.Context, pid int, _ func(bool)) error { return st.Nginx.Watch(ctx, pid, hang) }
+	}
 	return cfg
 }
+
+// launchArgs is a Spec.Args that says when a child starts from the last
+// config that worked rather than from the operator's files.
+func launchArgs(log *zap.Logger, child string, launch func() ([]string, bool, error)) func() []string {
+	return func() []string {
+		args, fallback, err := launch()
+		if err != nil {
+			log.Error("cannot keep the last config that worked; starting from the files on disk", zap.String("child", child), zap.Error(err))
+		}
+		if fallback {
+			log.Error("the config on disk has not served yet (its reload failed, or is still to come): starting from the last config that worked; the next change of the files is tried again",
+				zap.String("child", child), zap.Strings("args", args))
+		}
+		return args
+	}
+}
+
+// Close removes what the stack wrote (copies of the last good configs).
+func (st *Stack) Close() error { return st.runtime.remove() }
 
 // ReloadTargets says how the reloader validates each program and tells that
 // it serves a new config, php-fpm first.

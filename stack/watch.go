@@ -2,10 +2,13 @@ package stack
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/lnmp-init/lnmp-init/reload"
 )
@@ -51,22 +54,74 @@ func dedup(g reload.Group) reload.Group {
 	return g
 }
 
+// Baseline is what the configs held just before php-fpm and nginx read
+// them.
+type Baseline struct {
+	hashes map[string]string
+	at     time.Time
+}
+
 // Baseline hashes the config groups php-fpm and nginx are about to read.
 // Take it before they start; Watch compares it with what it sees once its
 // watches are in place, so a change made in between is reloaded too.
-func (st *Stack) Baseline(log *zap.Logger) map[string]string {
-	hashes, err := reload.Snapshot(st.WatchGroups("", nil))
-	if err != nil {
+func (st *Stack) Baseline(log *zap.Logger) Baseline {
+	b := Baseline{at: time.Now()}
+	var err error
+	if b.hashes, err = reload.Snapshot(st.WatchGroups("", nil)); err != nil {
 		log.Warn("cannot hash the configs", zap.Error(err))
 	}
-	return hashes
+	return b
+}
+
+// missed names the groups that changed since the baseline, as far as it
+// can tell: by content for the files the baseline knew, and for php.ini and
+// its scan directories, which php-fpm -i names only later, by a change
+// time after the baseline (a change php-fpm may not have read).
+func (b Baseline) missed(groups []reload.Group, iniPaths []string) []string {
+	early := groups
+	var missed []string
+	if now, err := reload.Snapshot(early); err == nil && b.hashes != nil {
+		missed = reload.ChangedBetween(early, b.hashes, now)
+	}
+	if !slices.Contains(missed, "php-fpm") && changedSince(iniPaths, b.at) {
+		missed = append([]string{"php-fpm"}, missed...)
+	}
+	return missed
+}
+
+// ctimeMargin is how far behind the clock an inode's change time may be.
+const ctimeMargin = 20 * time.Millisecond
+
+// changedSince reports whether any of paths, or an entry of one that is a
+// directory, has a change time (content, rename into place, the kubelet's
+// swap) at or after t.
+func changedSince(paths []string, t time.Time) bool {
+	for _, p := range paths {
+		files := []string{p}
+		if entries, err := os.ReadDir(p); err == nil {
+			files = files[:0]
+			for _, e := range entries {
+				files = append(files, filepath.Join(p, e.Name()))
+			}
+		}
+		for _, f := range files {
+			var st unix.Stat_t
+			// Inode times come from a coarse clock, a few milliseconds
+			// behind: a margin keeps a change right after t from
+			// looking older.
+			if unix.Stat(f, &st) == nil && !time.Unix(st.Ctim.Unix()).Before(t.Add(-ctimeMargin)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Watch watches every config group and sends a Change on changes for each
 // one whose content really changed, until ctx ends. It sets up in the
 // background: php-fpm -i, which finds php.ini, takes tens of milliseconds
 // and is kept off the start path.
-func (st *Stack) Watch(ctx context.Context, log *zap.Logger, baseline map[string]string, changes chan<- reload.Change) {
+func (st *Stack) Watch(ctx context.Context, log *zap.Logger, baseline Baseline, changes chan<- reload.Change) {
 	iniFile, scanDirs, err := st.FPM.IniPaths(ctx)
 	if err != nil {
 		log.Warn("cannot find php.ini paths; they are not watched", zap.Error(err))
@@ -81,15 +136,16 @@ func (st *Stack) Watch(ctx context.Context, log *zap.Logger, baseline map[string
 	for _, g := range groups {
 		log.Info("watching for config changes", zap.String("child", g.Name), zap.Strings("paths", g.Paths))
 	}
-	early := st.WatchGroups("", nil)
-	if now, err := reload.Snapshot(early); err == nil && baseline != nil {
-		if missed := reload.ChangedBetween(early, baseline, now); len(missed) > 0 {
-			log.Info("configs changed while lnmp-init started; reloading", zap.Strings("children", missed))
-			select {
-			case changes <- reload.Change{Groups: missed}:
-			case <-ctx.Done():
-				return
-			}
+	iniPaths := scanDirs
+	if iniFile != "" {
+		iniPaths = append([]string{iniFile}, scanDirs...)
+	}
+	if missed := baseline.missed(st.WatchGroups("", nil), iniPaths); len(missed) > 0 {
+		log.Info("configs changed while lnmp-init started; reloading", zap.Strings("children", missed))
+		select {
+		case changes <- reload.Change{Groups: missed}:
+		case <-ctx.Done():
+			return
 		}
 	}
 	if err := w.Run(ctx, changes); err != nil {

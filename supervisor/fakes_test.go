@@ -116,7 +116,7 @@ func (h *fakeHost) set(children bool) {
 }
 
 // waitReady is a readiness check that the harness answers itself.
-func waitReady(ctx context.Context) error {
+func waitReady(ctx context.Context, _ int) error {
 	<-ctx.Done()
 	return ctx.Err()
 }

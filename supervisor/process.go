@@ -61,14 +61,24 @@ func (NopObserver) OrphanReaped()                   {}
 // process group.
 type ReaperLauncher struct {
 	Reaper *procs.Reaper
-	// Stdout and Stderr are what children write to; nil means lnmp-init's
-	// own.
-	Stdout, Stderr *os.File
+	// Stdin, Stdout and Stderr are what children read from and write to;
+	// nil means nothing to read (os/exec opens /dev/null each time) and
+	// lnmp-init's own output.
+	Stdin, Stdout, Stderr *os.File
 }
 
 // Launch starts spec's program.
 func (l ReaperLauncher) Launch(spec *Spec, exits chan<- procs.Exit) (Process, error) {
-	cmd := exec.Command(spec.Path, spec.Args...)
+	var args []string
+	if spec.Args != nil {
+		args = spec.Args()
+	}
+	cmd := exec.Command(spec.Path, args...)
+	// Stdin is /dev/null, opened once: a start must not need a descriptor
+	// of its own, even when lnmp-init is short of them.
+	if l.Stdin != nil {
+		cmd.Stdin = l.Stdin
+	}
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if l.Stdout != nil {
 		cmd.Stdout = l.Stdout

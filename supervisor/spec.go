@@ -19,12 +19,26 @@ import (
 type Spec struct {
 	// Name is how logs and metrics call the child: "php-fpm", "nginx".
 	Name string
-	// Path and Args are the program and its arguments (without argv[0]).
+	// Path is the program.
 	Path string
-	Args []string
-	// Ready blocks until the child serves, or until ctx ends. Nil means the
-	// child is ready once it has started.
-	Ready func(ctx context.Context) error
+	// Args returns its arguments (without argv[0]) for each start, which
+	// may differ from one start to the next (see package lastgood). Nil
+	// means none.
+	Args func() []string
+	// Free, when set, is called before each start with the process groups
+	// of the other running children. It frees the child's addresses of
+	// what a crashed predecessor left holding them (leftovers outside the
+	// others), and reports busy while they are not free yet, or an error
+	// when a process lnmp-init did not start holds one.
+	Free func(others []int) (busy bool, err error)
+	// Ready blocks until the child, whose process is pid, serves, or
+	// until ctx ends. Nil means the child is ready once it has started.
+	Ready func(ctx context.Context, pid int) error
+	// Watch, when set, watches the ready child, whose process is pid,
+	// until ctx ends. It calls answering when the child stops or starts
+	// answering requests again (readiness follows), and returns an error
+	// once the child is hung: it is then killed and restarted as a crash.
+	Watch func(ctx context.Context, pid int, answering func(bool)) error
 	// StopSignal asks the child to stop gracefully (SIGQUIT for both nginx
 	// and php-fpm: SIGTERM makes both cut requests short).
 	StopSignal unix.Signal

@@ -20,11 +20,15 @@ type child struct {
 	launched  time.Time
 	readyBy   time.Time
 	cancel    context.CancelFunc // ends the readiness wait
-	restartAt time.Time          // zero: no restart pending
+	stopWatch context.CancelFunc // ends the watch of a ready child
+	answering bool               // the watch saw it answer last (true when it has no watch)
+	hung      bool               // the watch found it hung; killed, its exit is due
+	restartAt time.Time          // zero: no (re)start pending
 	crashes   []time.Time        // within the crash window
 	restarts  int
-	leftover  Process // the crashed process, whose workers must be gone before a restart
-	reloading bool    // its reload signal was sent and the reload is not over
+	leftover  Process   // the crashed process, whose workers must be gone before a restart
+	freeSince time.Time // since when its addresses are waited for
+	reloading bool      // its reload signal was sent and the reload is not over
 }
 
 type readyResult struct {
@@ -32,15 +36,23 @@ type readyResult struct {
 	err      error
 }
 
+// watchReport is what a child's watch tells Run: whether it answers, or,
+// with err set, that it is hung.
+type watchReport struct {
+	idx, gen  int
+	answering bool
+	err       error
+}
+
 func (s *Supervisor) logChild(c *child) *zap.Logger {
 	return s.log.With(zap.String("child", c.spec.Name))
 }
 
-// startNext launches the next child of the start order.
+// startNext starts the next child of the start order.
 func (s *Supervisor) startNext() {
 	c := s.children[s.started]
 	s.started++
-	s.launch(c)
+	s.start(c)
 }
 
 // launch starts c and, when it has a readiness check, waits for it in a
@@ -63,9 +75,9 @@ func (s *Supervisor) launch(c *child) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
-	idx, gen, ready := s.indexOf(c), c.gen, c.spec.Ready
+	idx, gen, ready, pid := s.indexOf(c), c.gen, c.spec.Ready, p.Pid()
 	go func() {
-		err := ready(ctx)
+		err := ready(ctx, pid)
 		select {
 		case s.readyc <- readyResult{idx, gen, err}:
 		case <-s.quit:
@@ -90,10 +102,12 @@ func (s *Supervisor) onReady(r readyResult) {
 	s.markReady(c)
 }
 
-// markReady records that c serves, and moves the start sequence on.
+// markReady records that c serves, starts its watch, and moves the start
+// sequence on.
 func (s *Supervisor) markReady(c *child) {
-	c.ready, c.wasReady, c.readyBy = true, true, time.Time{}
-	c.endReadyWait()
+	c.ready, c.wasReady, c.readyBy, c.answering = true, true, time.Time{}, true
+	c.endWaits()
+	s.watch(c)
 	now := s.now()
 	s.logChild(c).Info("child ready", zap.Int("pid", c.proc.Pid()), zap.Duration("after", now.Sub(c.launched)))
 	switch s.phase {
@@ -116,11 +130,59 @@ func (s *Supervisor) markReady(c *child) {
 	}
 }
 
-// endReadyWait stops a readiness check still running.
-func (c *child) endReadyWait() {
-	if c.cancel != nil {
-		c.cancel()
-		c.cancel = nil
+// watch runs c's watch in a goroutine that reports back on watchc.
+func (s *Supervisor) watch(c *child) {
+	if c.spec.Watch == nil || s.phase > running {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stopWatch = cancel
+	idx, gen, pid, watch := s.indexOf(c), c.gen, c.proc.Pid(), c.spec.Watch
+	report := func(r watchReport) {
+		select {
+		case s.watchc <- r:
+		case <-ctx.Done():
+		case <-s.quit:
+		}
+	}
+	go func() {
+		err := watch(ctx, pid, func(ok bool) { report(watchReport{idx: idx, gen: gen, answering: ok}) })
+		if err != nil {
+			report(watchReport{idx: idx, gen: gen, err: err})
+		}
+	}()
+}
+
+// onWatch takes what a child's watch reports.
+func (s *Supervisor) onWatch(r watchReport) {
+	c := s.children[r.idx]
+	if r.gen != c.gen || c.proc == nil || !c.ready || s.phase > running {
+		return
+	}
+	if r.err != nil {
+		s.logChild(c).Error("child hung; killing it to restart it", zap.Int("pid", c.proc.Pid()), zap.Error(r.err))
+		c.hung = true
+		_ = c.proc.SignalGroup(unix.SIGKILL) // its exit is handled as a crash
+		return
+	}
+	if c.answering == r.answering {
+		return
+	}
+	c.answering = r.answering
+	if r.answering {
+		s.logChild(c).Info("child answers again")
+	} else {
+		s.logChild(c).Warn("child does not answer; not ready until it does")
+	}
+}
+
+// endWaits stops a readiness check or a watch still running.
+func (c *child) endWaits() {
+	for _, cancel := range []*context.CancelFunc{&c.cancel, &c.stopWatch} {
+		if *cancel != nil {
+			(*cancel)()
+			*cancel = nil
+		}
 	}
 }
 
@@ -145,10 +207,15 @@ func (s *Supervisor) onExit(e procs.Exit) {
 		return // a process the supervisor already gave up on
 	}
 	proc := c.proc
-	c.proc, c.ready = nil, false
-	c.endReadyWait()
-	s.logChild(c).Info("child exited", zap.Int("pid", e.Pid), zap.Int("code", e.Code()),
-		zap.String("how", e.String()), zap.Bool("expected", s.phase >= stopping))
+	c.proc, c.ready, c.reloading = nil, false, false // a reload ends with its process
+	c.endWaits()
+	expected := s.phase >= stopping
+	level := zap.WarnLevel
+	if expected {
+		level = zap.InfoLevel
+	}
+	s.logChild(c).Log(level, "child exited", zap.Int("pid", e.Pid), zap.Int("code", e.Code()),
+		zap.String("how", e.String()), zap.Bool("expected", expected))
 	s.deps.Observer.ChildExited(c.spec.Name, e)
 	switch {
 	case s.phase >= draining:
@@ -173,6 +240,16 @@ func (s *Supervisor) childByPid(pid int) *child {
 
 // onCrash restarts c, or gives up when it has crashed too often.
 func (s *Supervisor) onCrash(c *child, proc Process, e procs.Exit) {
+	// Workers the master left behind still hold its listening socket; a
+	// new master could not bind until they are gone.
+	_ = proc.SignalGroup(unix.SIGKILL)
+	c.leftover = proc
+	s.crashed(c, e.Code(), e.String())
+}
+
+// crashed counts a crash of c (how it ended, and its code) and schedules
+// the restart, or gives up when the crash limit is reached.
+func (s *Supervisor) crashed(c *child, code int, how string) {
 	now := s.now()
 	kept := c.crashes[:0]
 	for _, t := range c.crashes {
@@ -181,32 +258,85 @@ func (s *Supervisor) onCrash(c *child, proc Process, e procs.Exit) {
 		}
 	}
 	c.crashes = append(kept, now)
-	// Workers the master left behind still hold its listening socket; a
-	// new master could not bind until they are gone.
-	_ = proc.SignalGroup(unix.SIGKILL)
-	c.leftover = proc
+	reason := "crash"
+	if c.hung {
+		reason = "hung"
+	}
 	if len(c.crashes) >= s.cfg.CrashLimit {
 		s.logChild(c).Error("crash limit reached; stopping", zap.Int("crashes", len(c.crashes)),
 			zap.Duration("window", s.cfg.CrashWindow))
-		s.giveUp(e.Code(), c.spec.Name+" crashed too often: "+e.String())
+		s.giveUp(code, c.spec.Name+" crashed too often: "+how)
 		return
 	}
 	delay := restartDelay(len(c.crashes))
 	c.restartAt = now.Add(delay)
-	s.logChild(c).Warn("child crashed; restarting", zap.Duration("in", delay), zap.Int("crashes_in_window", len(c.crashes)))
-	s.deps.Observer.ChildRestarted(c.spec.Name, "crash")
+	s.logChild(c).Warn("child crashed; restarting", zap.String("reason", reason), zap.Duration("in", delay),
+		zap.Int("crashes_in_window", len(c.crashes)))
+	s.deps.Observer.ChildRestarted(c.spec.Name, reason)
 }
 
-// restart launches c again once its crashed predecessor's processes are
-// gone, or once they have had the escalation reserve to go.
-func (s *Supervisor) restart(c *child) {
+// start launches c once nothing stands in its way: the workers of a
+// crashed predecessor, which must be gone (or have had the escalation
+// reserve to go), and processes holding its addresses. Otherwise it tries
+// again soon, or gives up on this start.
+func (s *Supervisor) start(c *child) {
 	now := s.now()
 	if c.leftover != nil && c.leftover.SignalGroup(0) == nil && now.Sub(c.crashes[len(c.crashes)-1]) < EscalationReserve {
 		c.restartAt = now.Add(restartPoll)
 		return
 	}
 	c.leftover, c.restartAt = nil, time.Time{}
-	c.restarts++
-	s.logChild(c).Info("restarting child", zap.Int("restart", c.restarts))
+	if !s.addressesFree(c) {
+		return
+	}
+	c.hung = false
+	if c.wasReady {
+		c.restarts++
+		s.logChild(c).Info("restarting child", zap.Int("restart", c.restarts))
+	}
 	s.launch(c)
+}
+
+// addressesFree frees c's addresses before it starts (see Spec.Free). It
+// reports false when the start must wait (c.restartAt is set) or cannot
+// happen: at the first start that ends lnmp-init, at a restart it counts
+// as a crash.
+func (s *Supervisor) addressesFree(c *child) bool {
+	if c.spec.Free == nil {
+		return true
+	}
+	now := s.now()
+	busy, err := c.spec.Free(s.otherGroups(c))
+	if err != nil {
+		s.logChild(c).Error("cannot start: an address it listens on is taken", zap.Error(err))
+		if !c.wasReady {
+			s.giveUp(1, c.spec.Name+" cannot start: "+err.Error())
+		} else {
+			s.crashed(c, 1, err.Error())
+		}
+		return false
+	}
+	if busy {
+		if c.freeSince.IsZero() {
+			c.freeSince = now
+		}
+		if now.Sub(c.freeSince) < EscalationReserve {
+			c.restartAt = now.Add(restartPoll)
+			return false
+		}
+		s.logChild(c).Warn("leftover processes still hold its addresses; starting anyway")
+	}
+	c.freeSince = time.Time{}
+	return true
+}
+
+// otherGroups lists the process groups of the running children but c.
+func (s *Supervisor) otherGroups(c *child) []int {
+	var out []int
+	for _, x := range s.children {
+		if x != c && x.proc != nil {
+			out = append(out, x.proc.Pid())
+		}
+	}
+	return out
 }

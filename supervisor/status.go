@@ -17,10 +17,17 @@ type Status struct {
 
 // ChildStatus is one child's part of a Status.
 type ChildStatus struct {
-	Name     string
-	Pid      int // 0 when not running
-	Running  bool
-	Ready    bool
+	Name    string
+	Pid     int // 0 when not running
+	Running bool
+	// Ready is true while it serves: it became ready and, as far as its
+	// watch can tell, answers.
+	Ready bool
+	// Unanswering is true while it became ready but does not answer now.
+	Unanswering bool
+	// Hung is true from the moment its watch found it hung until it is
+	// restarted.
+	Hung     bool
 	Restarts int
 }
 
@@ -36,11 +43,13 @@ func (s *Supervisor) publish() {
 		Live:     s.phase != done && !s.gaveUp,
 	}
 	for _, c := range s.children {
-		cs := ChildStatus{Name: c.spec.Name, Running: c.proc != nil, Ready: c.ready, Restarts: c.restarts}
+		cs := ChildStatus{Name: c.spec.Name, Running: c.proc != nil, Ready: c.ready && c.answering,
+			Unanswering: c.ready && !c.answering, Hung: c.hung, Restarts: c.restarts}
 		if c.proc != nil {
 			cs.Pid = c.proc.Pid()
 		}
-		st.Ready = st.Ready && c.ready
+		st.Ready = st.Ready && cs.Ready
+		st.Live = st.Live && !c.hung
 		st.Children = append(st.Children, cs)
 	}
 	s.status.Store(st)

@@ -73,10 +73,14 @@ func (s *Supervisor) requestStop(reason string, drain bool) {
 	for _, c := range s.children {
 		// No restart, and no start timeout: the stop bounds everything now.
 		c.restartAt, c.leftover, c.readyBy = time.Time{}, nil, time.Time{}
-		c.endReadyWait()
+		c.endWaits()
 	}
 	drain = drain && wasRunning && s.cfg.DrainDelay > 0
-	s.log.Info("stopping", zap.String("reason", reason), zap.Bool("drain", drain),
+	level := zap.InfoLevel
+	if s.gaveUp {
+		level = zap.ErrorLevel
+	}
+	s.log.Log(level, "stopping", zap.String("reason", reason), zap.Bool("drain", drain),
 		zap.Duration("drain_delay", s.cfg.DrainDelay), zap.Duration("stop_timeout", s.cfg.StopTimeout))
 	if drain {
 		s.phase = draining
@@ -213,8 +217,10 @@ func gracefulEnd(children []Spec, i int, now, budgetEnd, stopDeadline time.Time)
 
 // onExitDuringStop handles a child's exit once the stop has begun.
 func (s *Supervisor) onExitDuringStop(c *child, proc Process, e procs.Exit) {
-	// A child that does not end cleanly decides the exit code.
-	if e.Code() != 0 && s.code == 0 {
+	// A child that does not end cleanly decides the exit code. Ending of
+	// the stop signal lnmp-init sent it is clean: a child that gets it
+	// before it has a handler for it, during its start, dies of it.
+	if e.Code() != 0 && s.code == 0 && e.Signal() != c.spec.StopSignal {
 		s.code = e.Code()
 	}
 	// Workers a master left behind get the graceful stop too, rather than
@@ -338,7 +344,11 @@ func (s *Supervisor) finish() {
 		s.code = 128 + int(s.stop.strongest)
 	}
 	s.phase = done
-	s.log.Info("stopped", zap.Int("exit_code", s.code), zap.String("reason", s.stop.reason),
+	level := zap.InfoLevel
+	if s.code != 0 {
+		level = zap.ErrorLevel
+	}
+	s.log.Log(level, "stopped", zap.Int("exit_code", s.code), zap.String("reason", s.stop.reason),
 		zap.Duration("stop_duration", now.Sub(s.stop.begun)))
 }
 

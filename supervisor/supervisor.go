@@ -60,6 +60,7 @@ type Supervisor struct {
 	children   []*child
 	exits      chan procs.Exit
 	readyc     chan readyResult
+	watchc     chan watchReport
 	reloadc    chan reloadRequest
 	reloadDone chan reloadOutcome
 	stopping   chan struct{} // closed when the stop begins
@@ -95,6 +96,7 @@ func New(cfg Config, deps Deps) *Supervisor {
 		now:        time.Now,
 		exits:      make(chan procs.Exit, 2*len(cfg.Children)+2),
 		readyc:     make(chan readyResult, len(cfg.Children)),
+		watchc:     make(chan watchReport),
 		reloadc:    make(chan reloadRequest),
 		reloadDone: make(chan reloadOutcome),
 		stopping:   make(chan struct{}),
@@ -134,6 +136,8 @@ func (s *Supervisor) Run() Result {
 			s.onOrphan()
 		case r := <-s.readyc:
 			s.onReady(r)
+		case r := <-s.watchc:
+			s.onWatch(r)
 		case r := <-s.reloadc:
 			s.onReloadRequest(r)
 		case o := <-s.reloadDone:
@@ -173,7 +177,7 @@ func (s *Supervisor) onTimers() {
 	now := s.now()
 	for _, c := range s.children {
 		if !c.restartAt.IsZero() && !now.Before(c.restartAt) {
-			s.restart(c)
+			s.start(c)
 		}
 		if c.proc != nil && !c.ready && !c.readyBy.IsZero() && !now.Before(c.readyBy) {
 			s.onReadyTimeout(c)

@@ -357,7 +357,7 @@ func TestRunLoop(t *testing.T) {
 	cfg := testConfig()
 	cfg.DrainDelay = 50 * time.Millisecond
 	for i := range cfg.Children {
-		cfg.Children[i].Ready = func(ctx context.Context) error { return nil }
+		cfg.Children[i].Ready = func(context.Context, int) error { return nil }
 	}
 	l, host := &fakeLauncher{}, &fakeHost{}
 	sigc := make(chan os.Signal, 1)

@@ -13,6 +13,7 @@ import (
 	"github.com/lnmp-init/lnmp-init/phpfpm"
 	"github.com/lnmp-init/lnmp-init/stack"
 	"github.com/lnmp-init/lnmp-init/supervisor"
+	"go.uber.org/zap"
 )
 
 // check is `lnmp-init check`: validate both configs, print what lnmp-init
@@ -45,7 +46,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 			problems = append(problems, e.Error()+": fix the config; lnmp-init would exit at start")
 		}
 	}
-	cfg := st.Supervisor()
+	cfg := st.Supervisor(zap.NewNop())
 	printFound(stdout, st, fpmErr, nginxErr)
 	if set.HotReload {
 		iniFile, scanDirs, _ := st.FPM.IniPaths(ctx)

@@ -61,6 +61,18 @@ func waitServing(t *testing.T, sb *lnmptest.Sandbox) {
 	}
 }
 
+// waitRunning waits until lnmp-init has found every child ready: only then
+// does a SIGTERM drain (one during the start stops at once). nginx may
+// answer a few milliseconds before lnmp-init has seen it ready.
+func waitRunning(t *testing.T, in *lnmptest.Init) {
+	t.Helper()
+	if err := lnmptest.WaitUntil(upWithin, "lnmp-init to find every child ready", func() bool {
+		return strings.Contains(in.Output(), "ready: every child serves")
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func waitExit(t *testing.T, in *lnmptest.Init) int {
 	t.Helper()
 	code, err := in.Wait(exitWithin)
@@ -89,6 +101,7 @@ func TestDrainLosesNoRequest(t *testing.T) {
 			sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
 			in := startInit(t, sb, tc.opt, "--drain-delay=2s")
 			waitServing(t, sb)
+			waitRunning(t, in)
 			const inFlight = 8
 			slow := lnmptest.Fire(inFlight, sb.URL("/slow.php?ms=3000"), 30*time.Second)
 			if err := lnmptest.WaitUntil(10*time.Second, "slow requests in flight", func() bool {
@@ -296,6 +309,7 @@ func TestSecondSignalEscalates(t *testing.T) {
 	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
 	in := startInit(t, sb, lnmptest.RunOptions{}, "--drain-delay=20s")
 	waitServing(t, sb)
+	waitRunning(t, in)
 	slow := lnmptest.Fire(1, sb.URL("/slow.php?ms=20000"), 30*time.Second)
 	if err := lnmptest.WaitUntil(10*time.Second, "a slow request in flight", func() bool {
 		n, err := sb.FpmBusy(time.Second)
@@ -330,6 +344,7 @@ func TestSIGINTSkipsTheDrain(t *testing.T) {
 	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
 	in := startInit(t, sb, lnmptest.RunOptions{}, "--drain-delay=60s", "--stop-timeout=90s")
 	waitServing(t, sb)
+	waitRunning(t, in)
 	start := time.Now()
 	in.Signal(syscall.SIGINT)
 	if code := waitExit(t, in); code != 0 {

@@ -69,7 +69,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 // supervisor to its end and returns lnmp-init's exit code.
 func (r *running) serve(set *settings, st *stack.Stack, reaper *procs.Reaper, probes net.Listener) int {
 	log := r.log
-	cfg := st.Supervisor()
+	r.stack = st
+	cfg := st.Supervisor(log)
 	for _, h := range hazards(set, st, cfg) {
 		log.Warn(h)
 	}
@@ -113,13 +114,7 @@ func (r *running) serve(set *settings, st *stack.Stack, reaper *procs.Reaper, pr
 
 	// Probes and metrics.
 	if probes != nil {
-		srv := &health.Server{Status: sup.Status, Metrics: mx.Handler(), Log: log, Pools: func() []health.Pinger {
-			var out []health.Pinger
-			for _, p := range st.FPM.Config().Pools {
-				out = append(out, p)
-			}
-			return out
-		}}
+		srv := &health.Server{Status: sup.Status, Metrics: mx.Handler(), Log: log}
 		r.background.Go(func() { srv.Serve(ctx, probes) })
 		log.Info("probes listening", zap.String("addr", probes.Addr().String()))
 	}
@@ -132,6 +127,7 @@ type running struct {
 	intake *procs.Intake
 	log    *zap.Logger
 	out    *childIO
+	stack  *stack.Stack
 
 	cancelBackground context.CancelFunc
 	background       sync.WaitGroup // the reloader, the config watcher, the probes
@@ -160,9 +156,15 @@ func (r *running) stop() {
 		r.stopReaping()
 		r.reaping.Wait()
 	}
-	// 3. The children's relayed output, now that no child can write more.
+	// 3. The children's relayed output, now that no child can write more,
+	// and the copies of the last good configs, which none reads any more.
 	if r.out != nil {
 		r.out.flush()
+	}
+	if r.stack != nil {
+		if err := r.stack.Close(); err != nil {
+			r.log.Warn("cannot remove lnmp-init's runtime directory", zap.Error(err))
+		}
 	}
 	// 4. lnmp-init's own log.
 	if r.log != nil {
@@ -186,7 +188,7 @@ func (s *settings) stackOptions() stack.Options {
 		PhpFpmBin: s.PhpFpmBin, PhpFpmConfig: s.PhpFpmConfig, NginxBin: s.NginxBin, NginxConfig: s.NginxConfig,
 		Watch: s.Watch,
 		Timing: stack.Timing{DrainDelay: s.DrainDelay, StopTimeout: s.StopTimeout, StartTimeout: s.StartTimeout,
-			CrashLimit: s.CrashLimit, CrashWindow: s.CrashWindow},
+			CrashLimit: s.CrashLimit, CrashWindow: s.CrashWindow, HangTimeout: s.HangTimeout},
 	}
 }
 

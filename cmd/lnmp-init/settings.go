@@ -32,6 +32,7 @@ type settings struct {
 	StartTimeout time.Duration `envconfig:"START_TIMEOUT" default:"30s"`
 	CrashLimit   int           `envconfig:"CRASH_LIMIT" default:"5"`
 	CrashWindow  time.Duration `envconfig:"CRASH_WINDOW" default:"60s"`
+	HangTimeout  time.Duration `envconfig:"HANG_TIMEOUT" default:"10s"`
 	HealthAddr   string        `envconfig:"HEALTH_ADDR" default:":9180"`
 	HotReload    bool          `envconfig:"HOT_RELOAD" default:"true"`
 	Watch        []string      `envconfig:"WATCH"`
@@ -51,6 +52,7 @@ func (s *settings) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&s.StartTimeout, "start-timeout", s.StartTimeout, "how long php-fpm and nginx may take to accept connections")
 	fs.IntVar(&s.CrashLimit, "crash-limit", s.CrashLimit, "this many crashes of one child within --crash-window make lnmp-init stop and exit non-zero")
 	fs.DurationVar(&s.CrashWindow, "crash-window", s.CrashWindow, "the window --crash-limit counts crashes in")
+	fs.DurationVar(&s.HangTimeout, "hang-timeout", s.HangTimeout, "restart php-fpm (or nginx) when it looks hung this long: its master stopped or not running, or nothing answering with every worker stopped; a pool merely busy with slow requests is not hung; 0 turns this off")
 	fs.StringVar(&s.HealthAddr, "health-addr", s.HealthAddr, "address of /livez, /readyz and /metrics; empty turns them off")
 	fs.BoolVar(&s.HotReload, "hot-reload", s.HotReload, "watch the configs and reload nginx (SIGHUP) and php-fpm (SIGUSR2) when they change, after validating them")
 	fs.Var(&pathList{paths: &s.Watch}, "watch", "one more path to watch (repeatable; the env var takes a comma-separated list); it reloads the program whose config covers it, or both")
@@ -169,6 +171,9 @@ func (s *settings) validate() error {
 	if room := s.StopTimeout - supervisor.EscalationReserve; s.DrainDelay >= room {
 		return settingError("drain-delay", "%v leaves no time to stop within --stop-timeout (%s) %v, of which %v is kept for SIGTERM and SIGKILL",
 			s.DrainDelay, envName("stop-timeout"), s.StopTimeout, supervisor.EscalationReserve)
+	}
+	if s.HangTimeout != 0 && s.HangTimeout < 2*time.Second {
+		return settingError("hang-timeout", "must be 0 (off) or >= 2s (php-fpm is looked at once a second), got %v", s.HangTimeout)
 	}
 	if s.CrashLimit < 1 {
 		return settingError("crash-limit", "must be >= 1, got %d", s.CrashLimit)

@@ -1,0 +1,123 @@
+package phpfpm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lnmp-init/lnmp-init/procs"
+)
+
+// watchInterval is how often Watch looks at a running php-fpm; pingTimeout
+// bounds each of its FastCGI requests.
+const (
+	watchInterval = time.Second
+	pingTimeout   = time.Second
+)
+
+// Watch watches the running php-fpm whose master is pid until ctx ends. It
+// asks every pool of the config in force for a FastCGI answer each second
+// and calls answering when the answer changes (true when every pool
+// answers, as readiness wants). It returns an error once php-fpm is hung
+// for hang (see hangCheck): then only a restart helps.
+func (s *Server) Watch(ctx context.Context, pid int, hang time.Duration, answering func(bool)) error {
+	h := hangCheck{hang: hang}
+	lastAnswer := true
+	tick := time.NewTicker(watchInterval)
+	defer tick.Stop()
+	for {
+		now := time.Now()
+		master, err := procs.ReadProc(pid)
+		if err != nil {
+			return nil // gone: its exit is the supervisor's to handle
+		}
+		runs, _ := procs.Timeslices(pid)
+		answered := s.pingAll(ctx) == nil
+		if answered != lastAnswer {
+			lastAnswer = answered
+			answering(answered)
+		}
+		if err := h.observe(now, runs, master.Stopped(), answered, workersStopped(pid)); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Server) pingAll(ctx context.Context) error {
+	for _, p := range s.Config().Pools {
+		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+		err := p.Ping(pctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// workersStopped reports whether no worker of the master pid can run: all
+// stopped, zombies, or none at all.
+func workersStopped(pid int) bool {
+	t := procs.Snapshot()
+	for _, w := range t.Children(pid) {
+		if p := t[w]; !p.Stopped() && p.State != 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// hangCheck tells a hung php-fpm from a busy one.
+//
+// php-fpm's master wakes at least once a second to manage its pool (its
+// process-manager timer; measured: one more scheduler run per second in
+// /proc/PID/schedstat with every worker idle). A master that has not run
+// for hang is stopped (SIGSTOP, a debugger) or stuck for good, and nothing
+// will stop, reload or replace its workers. And when no pool has answered
+// for hang while every worker is stopped, nothing serves. Both are hung.
+//
+// A pool whose every worker is busy with slow requests also answers no new
+// request, perhaps for longer than hang; but its master keeps running and
+// its workers are not stopped, so it is saturated, not hung, and is left
+// alone (php-fpm's own request_terminate_timeout is what cuts a request
+// that never ends).
+type hangCheck struct {
+	hang time.Duration
+
+	started    bool
+	lastRuns   uint64
+	masterRan  time.Time // when the master's run count last moved
+	lastAnswer time.Time
+}
+
+// observe takes one look at php-fpm and returns an error once it is hung.
+func (h *hangCheck) observe(now time.Time, runs uint64, masterStopped, answered, workersStopped bool) error {
+	if !h.started {
+		h.started, h.lastRuns, h.masterRan, h.lastAnswer = true, runs, now, now
+	}
+	if runs != h.lastRuns && !masterStopped {
+		h.lastRuns, h.masterRan = runs, now
+	}
+	if answered {
+		h.lastAnswer = now
+	}
+	if h.hang <= 0 {
+		return nil // hang detection is off
+	}
+	if d := now.Sub(h.masterRan); d >= h.hang {
+		state := "not scheduled"
+		if masterStopped {
+			state = "stopped"
+		}
+		return fmt.Errorf("php-fpm's master has not run for %v (%s); it wakes every second when healthy", d.Round(time.Second), state)
+	}
+	if d := now.Sub(h.lastAnswer); d >= h.hang && workersStopped {
+		return fmt.Errorf("no pool has answered for %v and every worker is stopped", d.Round(time.Second))
+	}
+	return nil
+}
