@@ -52,6 +52,8 @@ type Config struct {
 	// Text is the whole config in one file that means what the files mean
 	// (see render): what lnmp-init keeps as the last config that worked.
 	Text []byte
+	// tree is the config as read, includes inlined.
+	tree []directive
 }
 
 // Load reads the nginx configuration at path and every file it includes,
@@ -74,7 +76,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nginx config: %w", err)
 	}
-	cfg := &Config{Path: path, AbsPath: abs, Files: ld.files, Includes: ld.includes, Text: render(top, filepath.Dir(abs))}
+	cfg := &Config{Path: path, AbsPath: abs, Files: ld.files, Includes: ld.includes, Text: render(top, filepath.Dir(abs)), tree: top}
 	if err := cfg.readMain(top); err != nil {
 		return nil, fmt.Errorf("nginx config: %w", err)
 	}

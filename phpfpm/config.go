@@ -67,6 +67,10 @@ type Pool struct {
 
 	RequestTerminateTimeout time.Duration // 0 when unset: requests are never cut.
 
+	// AccessLog and SlowLog are access.log and slowlog, absolute; empty
+	// when unset. php-fpm -t creates them.
+	AccessLog, SlowLog string
+
 	// Env is what env[NAME] = value lines give the workers. As in php-fpm,
 	// the first line for a name wins, and a value starting with '$' is
 	// replaced by that variable of php-fpm's own environment.

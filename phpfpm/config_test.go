@@ -73,7 +73,7 @@ func basicLayouts() []layout {
 					Includes: []string{d + "*.conf"}, ErrorLog: "/proc/self/fd/2", Daemonize: new(false),
 					ProcessControlTimeout: 20 * time.Second,
 					Pools: []Pool{{Name: "www", ListenRaw: "9000",
-						Listen: listen.Addr{Network: "tcp", Address: "127.0.0.1:9000"}}},
+						Listen: listen.Addr{Network: "tcp", Address: "127.0.0.1:9000"}, AccessLog: "/proc/self/fd/2"}},
 				}
 			},
 		},

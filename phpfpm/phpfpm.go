@@ -11,7 +11,11 @@
 // has no use for, and Validate, which runs php-fpm -t, has the last word.
 package phpfpm
 
-import "time"
+import (
+	"path/filepath"
+	"strings"
+	"time"
+)
 
 // Args returns php-fpm's arguments to run in the foreground with config as
 // its configuration file. -F overrides any daemonize setting in the file, so
@@ -27,4 +31,29 @@ const StopMargin = 2 * time.Second
 
 // GracefulStop is how long a graceful stop (SIGQUIT) of php-fpm with this
 // config may take.
-func (c *Config) GracefulStop() time.Duration { return c.ProcessControlTimeout + StopMargin }
+// A negative process_control_timeout, which php-fpm accepts, counts as 0.
+func (c *Config) GracefulStop() time.Duration { return max(c.ProcessControlTimeout, 0) + StopMargin }
+
+// TestWrites lists the files `php-fpm -t` may create for this config: its
+// error log (php-fpm's default when unset, under the localstatedir of
+// prefix) and each pool's access and slow logs. `lnmp-init check` removes
+// those that were not there before. syslog and /dev/... are left out.
+func (c *Config) TestWrites(prefix string) []string {
+	var paths []string
+	add := func(p string) {
+		if filepath.IsAbs(p) && !strings.HasPrefix(p, "/dev/") && !strings.HasPrefix(p, "/proc/") {
+			paths = append(paths, filepath.Clean(p))
+		}
+	}
+	switch {
+	case c.ErrorLog == "" && prefix != "":
+		add(filepath.Join(localStateDir(prefix), "log", "php-fpm.log"))
+	case !strings.EqualFold(c.ErrorLog, "syslog"):
+		add(c.ErrorLog)
+	}
+	for _, p := range c.Pools {
+		add(p.AccessLog)
+		add(p.SlowLog)
+	}
+	return paths
+}

@@ -54,6 +54,10 @@ func (l *loader) setPool(p *poolState, key, value string, pos position) error {
 		p.statusListenRaw = value
 	case "prefix":
 		p.prefix = value
+	case "access.log":
+		p.AccessLog = value
+	case "slowlog":
+		p.SlowLog = value
 	case "request_terminate_timeout":
 		d, err := parseTime(value)
 		if err != nil {
@@ -144,6 +148,11 @@ func (l *loader) finishPool(p *poolState) error {
 	prefix := l.prefix
 	if p.prefix != "" {
 		prefix = l.resolve(p.prefix)
+	}
+	for _, f := range []*string{&p.AccessLog, &p.SlowLog} {
+		if *f != "" && !filepath.IsAbs(*f) && prefix != "" {
+			*f = filepath.Join(prefix, *f)
+		}
 	}
 	var err error
 	if p.Listen, err = parseListen(p.ListenRaw, prefix); err != nil {

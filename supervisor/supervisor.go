@@ -188,6 +188,9 @@ func (s *Supervisor) onTimers() {
 
 // onSignal acts on a signal sent to lnmp-init.
 func (s *Supervisor) onSignal(sig os.Signal) {
+	if sig == unix.SIGPIPE {
+		return // a write to lnmp-init's output failed; logging it would fail again
+	}
 	s.log.Info("signal received", zap.String("signal", unix.SignalName(sig.(unix.Signal))), zap.String("phase", s.phase.String()))
 	switch sig {
 	case unix.SIGTERM, unix.SIGQUIT, unix.SIGINT:
@@ -209,6 +212,16 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 		default: // a reload is already asked for
 		}
 	default:
+		if procs.Fatal(sig) {
+			// Meant to end lnmp-init: end it the way that loses nothing.
+			s.log.Warn("signal would end a process; handled like SIGTERM", zap.String("signal", unix.SignalName(sig.(unix.Signal))))
+			if s.phase >= draining {
+				s.hurry()
+				return
+			}
+			s.requestStop(unix.SignalName(sig.(unix.Signal)), true)
+			return
+		}
 		s.log.Warn("signal ignored", zap.String("signal", sig.String()))
 	}
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -39,8 +42,13 @@ func check(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx := context.Background()
 	var problems []string
+	// nginx -t and php-fpm -t create the pid file, logs and temp
+	// directories they name; a check run as root must leave none behind
+	// for a later non-root start to trip over.
+	created := absent(append(st.FPM.Config().TestWrites(st.FPM.Prefix), st.Nginx.Config().TestWrites(ctx, nginx.Runner(run), st.Nginx.Bin)...))
 	fpmErr := st.FPM.Validate(ctx)
 	nginxErr := st.Nginx.Validate(ctx)
+	removeCreated(created)
 	for _, e := range []error{fpmErr, nginxErr} {
 		if e != nil {
 			problems = append(problems, e.Error()+": fix the config; lnmp-init would exit at start")
@@ -56,6 +64,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 	}
 	printPlan(stdout, cfg, st, grace)
 	problems = append(problems, hazards(set, st, cfg)...)
+	problems = append(problems, envWarnings()...)
 	if set.StopTimeout+time.Second > grace {
 		problems = append(problems, fmt.Sprintf("--stop-timeout (%s) %v does not end before the kill at --grace %v: set terminationGracePeriodSeconds to at least %d, or lower --stop-timeout",
 			envName("stop-timeout"), set.StopTimeout, grace, int((set.StopTimeout+time.Second+time.Second-1)/time.Second)))
@@ -83,8 +92,8 @@ func check(args []string, stdout, stderr io.Writer) int {
 func hazards(set *settings, st *stack.Stack, cfg supervisor.Config) []string {
 	var out []string
 	fpm := st.FPM.Config()
-	if fpm.ProcessControlTimeout == 0 {
-		out = append(out, fmt.Sprintf("php-fpm's process_control_timeout is 0, so its graceful stop cuts every in-flight request: set process_control_timeout (e.g. 20s, your slowest request) in the [global] section of %s", fpm.Path))
+	if fpm.ProcessControlTimeout <= 0 {
+		out = append(out, fmt.Sprintf("php-fpm's process_control_timeout is %v, so its graceful stop cuts every in-flight request: set process_control_timeout (e.g. 20s, your slowest request) in the [global] section of %s", fpm.ProcessControlTimeout, fpm.Path))
 	}
 	if !cfg.PlanFits() {
 		need := cfg.StopTimeoutNeeded()
@@ -155,4 +164,23 @@ func describe(step supervisor.PlanStep, st *stack.Stack) string {
 		return "reserve: SIGTERM, then SIGKILL, to anything left"
 	}
 	return step.Name
+}
+
+// absent returns those of paths that do not exist.
+func absent(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// removeCreated removes those of paths that exist now: files, and
+// directories that are empty.
+func removeCreated(paths []string) {
+	for _, p := range paths {
+		_ = os.Remove(p) // a non-empty directory stays; so does what cannot be removed
+	}
 }

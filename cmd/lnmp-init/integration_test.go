@@ -99,7 +99,9 @@ func TestDrainLosesNoRequest(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
-			in := startInit(t, sb, tc.opt, "--drain-delay=2s")
+			// The late requests are sent over the first 1.6 s of a 4 s drain:
+			// room for a loaded machine's slow requests.
+			in := startInit(t, sb, tc.opt, "--drain-delay=4s")
 			waitServing(t, sb)
 			waitRunning(t, in)
 			const inFlight = 8
@@ -115,9 +117,10 @@ func TestDrainLosesNoRequest(t *testing.T) {
 			}
 			// What a load balancer still sends after SIGTERM.
 			var late []lnmptest.Result
-			for range 16 {
+			sent := time.Now()
+			for i := range 16 {
+				time.Sleep(time.Until(sent.Add(time.Duration(i) * 100 * time.Millisecond)))
 				late = append(late, lnmptest.Fetch(sb.URL("/index.php"), 10*time.Second))
-				time.Sleep(100 * time.Millisecond)
 			}
 			results := lnmptest.Collect(slow)
 			code := waitExit(t, in)

@@ -139,6 +139,10 @@ func TestProbeExitCodes(t *testing.T) {
 		if code, out := runSelf(t, "probe", which, "--health-addr="+addr); code != 0 {
 			t.Errorf("probe %s while serving: exit %d: %s", which, code, out)
 		}
+		// Flags before the endpoint work too.
+		if code, out := runSelf(t, "probe", "--timeout=2s", "--health-addr="+addr, which); code != 0 {
+			t.Errorf("probe --timeout=2s --health-addr=... %s while serving: exit %d: %s", which, code, out)
+		}
 	}
 	in.Signal(syscall.SIGTERM)
 	if err := lnmptest.WaitUntil(10*time.Second, "probe ready to fail", func() bool {

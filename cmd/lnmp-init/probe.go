@@ -28,24 +28,37 @@ func probe(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, &usageError{err.Error()})
 	}
 	endpoints := map[string]string{"ready": "readyz", "live": "livez"}
-	if len(args) == 0 || endpoints[args[0]] == "" {
-		return exitCode(stderr, &usageError{"usage: lnmp-init probe ready|live [--health-addr ADDR] [--timeout 2s]"})
-	}
+	const usage = "usage: lnmp-init probe [--health-addr ADDR] [--timeout 2s] ready|live"
 	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&p.HealthAddr, "health-addr", p.HealthAddr, "")
 	fs.DurationVar(&p.Timeout, "timeout", p.Timeout, "")
-	if err := fs.Parse(args[1:]); err != nil {
-		return exitCode(stderr, &usageError{"probe: " + err.Error()})
+	// Flags may come before the endpoint and after it.
+	if err := fs.Parse(args); err != nil {
+		return exitCode(stderr, &usageError{"probe: " + err.Error() + "; " + usage})
 	}
-	url, err := health.ProbeURL(p.HealthAddr, endpoints[args[0]])
+	rest := fs.Args()
+	if len(rest) == 0 || endpoints[rest[0]] == "" {
+		return exitCode(stderr, &usageError{usage})
+	}
+	endpoint := rest[0]
+	if err := fs.Parse(rest[1:]); err != nil {
+		return exitCode(stderr, &usageError{"probe: " + err.Error() + "; " + usage})
+	}
+	if fs.NArg() > 0 {
+		return exitCode(stderr, &usageError{fmt.Sprintf("probe: unexpected argument %q; %s", fs.Arg(0), usage)})
+	}
+	if p.Timeout <= 0 {
+		return exitCode(stderr, settingError("timeout", "must be > 0, got %v", p.Timeout))
+	}
+	url, err := health.ProbeURL(p.HealthAddr, endpoints[endpoint])
 	if err != nil {
 		return exitCode(stderr, settingError("health-addr", "%v", err))
 	}
 	client := &http.Client{Timeout: p.Timeout}
 	resp, err := client.Get(url)
 	if err != nil {
-		fmt.Fprintf(stderr, "lnmp-init probe %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "lnmp-init probe %s: %v\n", endpoint, err)
 		return 1
 	}
 	defer resp.Body.Close()

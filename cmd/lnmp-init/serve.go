@@ -44,16 +44,6 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, settingErrorOf(err))
 	}
-	if err := procs.BecomeSubreaper(); err != nil {
-		r.log.Warn("cannot become a subreaper; orphans of the children will not be reaped", zap.Error(err))
-	}
-	st.Log(r.log, zap.String("version", version), zap.Int("pid", os.Getpid()))
-	if r.out, err = childOutput(); err != nil {
-		return exitCode(stderr, err)
-	}
-	if r.out.relayed {
-		r.log.Info("stdout or stderr cannot be reopened by the children (a pipe of another user); relaying their output")
-	}
 	// Opened before any child starts: a taken port is bad input, not a
 	// probe that fails later.
 	var probes net.Listener
@@ -61,6 +51,20 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		if probes, err = health.Listen(set.HealthAddr); err != nil {
 			return exitCode(stderr, settingError("health-addr", "%v", err))
 		}
+	}
+	if r.out, err = childOutput(); err != nil {
+		return exitCode(stderr, err)
+	}
+	// The input is good: from here on lnmp-init logs.
+	st.Log(r.log, zap.String("version", version), zap.Int("pid", os.Getpid()))
+	for _, w := range envWarnings() {
+		r.log.Warn(w)
+	}
+	if err := procs.BecomeSubreaper(); err != nil {
+		r.log.Warn("cannot become a subreaper; orphans of the children will not be reaped", zap.Error(err))
+	}
+	if r.out.relayed {
+		r.log.Info("stdout or stderr cannot be reopened by the children (a pipe of another user); relaying their output")
 	}
 	return r.serve(set, st, reaper, probes)
 }

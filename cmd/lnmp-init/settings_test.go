@@ -139,3 +139,20 @@ func TestEnvListsEveryVariable(t *testing.T) {
 		t.Errorf("env does not show the environment's LNMP_DRAIN_DELAY=7s:\n%s", out.String())
 	}
 }
+
+func TestUnknownEnv(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	(&settings{}).bind(fs)
+	got := unknownEnv([]string{
+		"LNMP_DRAIN_DELAYS=3s", "LNMP_STOPTIMEOUT=20s", "LNMP_DRAIN_DELAY=3s", "PATH=/bin",
+		// What the kubelet sets for Services named lnmp-example and lnmp.
+		"LNMP_EXAMPLE_SERVICE_HOST=10.96.0.10", "LNMP_EXAMPLE_SERVICE_PORT=80", "LNMP_EXAMPLE_SERVICE_PORT_HTTP=80",
+		"LNMP_EXAMPLE_PORT=tcp://10.96.0.10:80", "LNMP_EXAMPLE_PORT_80_TCP=tcp://10.96.0.10:80",
+		"LNMP_EXAMPLE_PORT_80_TCP_PROTO=tcp", "LNMP_EXAMPLE_PORT_80_TCP_PORT=80", "LNMP_EXAMPLE_PORT_80_TCP_ADDR=10.96.0.10",
+		"LNMP_SERVICE_HOST=10.96.0.11", "LNMP_PORT=tcp://10.96.0.11:80",
+	}, fs)
+	if len(got) != 2 || !strings.Contains(got[0], "LNMP_DRAIN_DELAYS") || !strings.Contains(got[0], "did you mean LNMP_DRAIN_DELAY?") ||
+		!strings.Contains(got[1], "did you mean LNMP_STOP_TIMEOUT?") {
+		t.Fatalf("unknownEnv = %q", got)
+	}
+}

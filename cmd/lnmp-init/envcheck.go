@@ -1,0 +1,66 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// serviceLink matches what the kubelet sets for each Service in the pod's
+// namespace (enableServiceLinks): a Service named lnmp or lnmp-web gives
+// LNMP_SERVICE_HOST, LNMP_WEB_PORT_80_TCP_ADDR and the like. They are not
+// meant for lnmp-init, and are no typo.
+var serviceLink = regexp.MustCompile(`_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$`)
+
+// unknownEnv lists, one line each, the LNMP_ variables of environ that name
+// no setting, with the closest one: a misspelt variable is otherwise
+// ignored without a word, and the setting it meant keeps its default.
+func unknownEnv(environ []string, fs *flag.FlagSet) []string {
+	known := map[string]bool{envPrefix + "_PROBE_TIMEOUT": true}
+	fs.VisitAll(func(f *flag.Flag) { known[envName(f.Name)] = true })
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, envPrefix+"_") || known[name] || serviceLink.MatchString(name) {
+			continue
+		}
+		best, dist := "", 1<<30
+		for k := range known {
+			if d := editDistance(name, k); d < dist || d == dist && k < best {
+				best, dist = k, d
+			}
+		}
+		out = append(out, fmt.Sprintf("%s names no setting and is ignored; did you mean %s? (lnmp-init env lists them all)", name, best))
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// envWarnings is unknownEnv for this process's environment and settings.
+func envWarnings() []string {
+	fs := flag.NewFlagSet("env", flag.ContinueOnError)
+	(&settings{}).bind(fs)
+	return unknownEnv(os.Environ(), fs)
+}
