@@ -2,48 +2,109 @@ package health
 
 import (
 	"net"
+	"net/http"
 	"sync"
+	"time"
 )
 
-// capped is a listener that holds at most max connections open: one
-// accepted past that is closed at once, so that a flood of connections
-// can neither pile up in PID 1 nor wait in its accept queue. Unlike a
-// listener that stops accepting, it keeps the queue empty: a new probe
-// gets a connection, or a reset, at once.
-func capped(ln net.Listener, max int) net.Listener {
-	return &cappedListener{Listener: ln, slots: make(chan struct{}, max)}
+// connGuard keeps the probe listener to at most max connections without
+// letting anyone who holds connections lock the probes out. When a new
+// connection comes and every slot is taken, it makes room by closing the
+// oldest connection that waits (idle between requests, or not sent one
+// yet), else the oldest that has been busy with one request for longer
+// than a probe ever takes (stuckAfter: a slow sender); only when every
+// connection is a request in progress is the new one closed. So thousands
+// of idle or trickling connections hold at most max descriptors of PID 1,
+// and the kubelet's next probe, on a new connection, is still answered.
+type connGuard struct {
+	max int
+	now func() time.Time
+
+	mu    sync.Mutex
+	conns map[net.Conn]*connEntry
 }
 
-type cappedListener struct {
+type connEntry struct {
+	busy  bool      // a request is being read or answered
+	since time.Time // when it last changed between waiting and busy
+}
+
+// stuckAfter is how long a request may be in progress before a new
+// connection may take its slot: a probe is answered in well under 1 ms.
+const stuckAfter = time.Second
+
+func newConnGuard(max int) *connGuard {
+	return &connGuard{max: max, now: time.Now, conns: make(map[net.Conn]*connEntry)}
+}
+
+// listener wraps ln so that Accept admits connections through g.
+func (g *connGuard) listener(ln net.Listener) net.Listener { return &guardedListener{ln, g} }
+
+// track is the http.Server's ConnState hook.
+func (g *connGuard) track(c net.Conn, state http.ConnState) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	e, ok := g.conns[c]
+	switch {
+	case !ok:
+	case state == http.StateClosed || state == http.StateHijacked:
+		delete(g.conns, c)
+	case (state == http.StateActive) != e.busy:
+		e.busy, e.since = state == http.StateActive, g.now()
+	}
+}
+
+// admit takes c in, closing another connection if need be, or closes c
+// and reports false.
+func (g *connGuard) admit(c net.Conn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	if len(g.conns) >= g.max {
+		victim := g.victim(now)
+		if victim == nil {
+			_ = c.Close()
+			return false
+		}
+		delete(g.conns, victim) // its StateClosed finds it gone
+		_ = victim.Close()
+	}
+	g.conns[c] = &connEntry{since: now}
+	return true
+}
+
+// victim picks the connection to close for a new one, or nil.
+func (g *connGuard) victim(now time.Time) net.Conn {
+	var waiting, stuck net.Conn
+	var waitingSince, stuckSince time.Time
+	for c, e := range g.conns {
+		switch {
+		case !e.busy && (waiting == nil || e.since.Before(waitingSince)):
+			waiting, waitingSince = c, e.since
+		case e.busy && now.Sub(e.since) > stuckAfter && (stuck == nil || e.since.Before(stuckSince)):
+			stuck, stuckSince = c, e.since
+		}
+	}
+	if waiting != nil {
+		return waiting
+	}
+	return stuck
+}
+
+type guardedListener struct {
 	net.Listener
-	slots chan struct{}
+	g *connGuard
 }
 
-// Accept returns the next connection there is room for.
-func (l *cappedListener) Accept() (net.Conn, error) {
+// Accept returns the next connection the guard admits.
+func (l *guardedListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err // http.Server backs off on a temporary one (EMFILE)
 		}
-		select {
-		case l.slots <- struct{}{}:
-			return &slotConn{Conn: c, free: func() { <-l.slots }}, nil
-		default:
-			_ = c.Close()
+		if l.g.admit(c) {
+			return c, nil
 		}
 	}
-}
-
-// slotConn gives its slot back when closed, once.
-type slotConn struct {
-	net.Conn
-	once sync.Once
-	free func()
-}
-
-func (c *slotConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.free)
-	return err
 }

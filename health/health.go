@@ -124,7 +124,7 @@ func Listen(addr string) (net.Listener, error) {
 // may hold a connection or a descriptor of PID 1 for long: a request's
 // header must come within readTimeout, its answer goes within
 // writeTimeout, an idle keep-alive connection is closed after idleTimeout,
-// and past maxConns open connections more are closed at once.
+// and at most maxConns are open (see connGuard).
 const (
 	readTimeout    = 5 * time.Second
 	writeTimeout   = 5 * time.Second
@@ -135,8 +135,10 @@ const (
 
 // Serve answers on ln until ctx ends.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) {
+	guard := newConnGuard(maxConns)
 	srv := &http.Server{
 		Handler:           s.Handler(),
+		ConnState:         guard.track,
 		ReadHeaderTimeout: readTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -148,7 +150,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) {
 		<-ctx.Done()
 		_ = srv.Close()
 	}()
-	if err := srv.Serve(capped(ln, maxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(guard.listener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		s.Log.Error("probe listener failed", zap.Error(err))
 	}
 }

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -88,82 +89,85 @@ func TestLivez(t *testing.T) {
 	}
 }
 
-// TestConnectionCap: past the cap a connection is closed at once, idle
-// ones do not keep a probe from answering, and a freed slot is reused.
-func TestConnectionCap(t *testing.T) {
+// TestGuardMakesRoom: with every slot taken, a new connection closes the
+// oldest waiting one; with every slot busy, the oldest stuck one; with
+// every slot busy and none stuck, the new one is closed.
+func TestGuardMakesRoom(t *testing.T) {
+	now := time.Unix(1000, 0)
+	g := newConnGuard(3)
+	g.now = func() time.Time { return now }
+	pipe := func() net.Conn { c, _ := net.Pipe(); return c }
+	var cs []net.Conn
+	for range 3 {
+		c := pipe()
+		if !g.admit(c) {
+			t.Fatal("a free slot refused")
+		}
+		cs = append(cs, c)
+		now = now.Add(time.Millisecond)
+	}
+	closed := func(c net.Conn) bool {
+		_ = c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond)) // an open pipe blocks: nobody reads
+		_, err := c.Write([]byte{0})
+		return errors.Is(err, io.ErrClosedPipe)
+	}
+	// cs[0] is busy; cs[1] waits longest: it makes room.
+	g.track(cs[0], http.StateActive)
+	now = now.Add(time.Millisecond)
+	d := pipe()
+	if !g.admit(d) || !closed(cs[1]) || closed(cs[0]) {
+		t.Fatal("the oldest waiting connection did not make room")
+	}
+	// All busy, none for long: the newcomer is refused.
+	for _, c := range []net.Conn{cs[2], d} {
+		g.track(c, http.StateActive)
+	}
+	e := pipe()
+	if g.admit(e) || !closed(e) {
+		t.Fatal("a newcomer got a slot from requests in progress")
+	}
+	// A second on, the oldest busy one counts as stuck.
+	now = now.Add(2 * stuckAfter)
+	f := pipe()
+	if !g.admit(f) || !closed(cs[0]) {
+		t.Fatal("the oldest stuck connection did not make room")
+	}
+}
+
+// TestProbesAnswerUnderAFlood: thousands of idle connections to the probe
+// listener; a probe on a new connection is still answered.
+func TestProbesAnswerUnderAFlood(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := capped(ln, 3)
-	defer l.Close()
-	accepted := make(chan net.Conn, 10)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
+	st := running()
+	s := &Server{Status: func() *supervisor.Status { return st }, Log: zap.NewNop()}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Serve(ctx, ln)
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
 		}
 	}()
-	var clients []net.Conn
-	for range 5 {
+	for range 1000 {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
-			t.Fatal(err)
+			break // the test's own descriptors ran out: enough of a flood
 		}
-		clients = append(clients, c)
+		idle = append(idle, c)
 	}
-	var held []net.Conn
+	client := &http.Client{Timeout: 5 * time.Second}
 	for range 3 {
-		held = append(held, <-accepted)
-	}
-	// The two not held are closed by the listener: a read sees EOF.
-	isHeld := func(c net.Conn) bool {
-		for _, h := range held {
-			if h.RemoteAddr().String() == c.LocalAddr().String() {
-				return true
-			}
+		resp, err := client.Get("http://" + ln.Addr().String() + "/readyz")
+		if err != nil {
+			t.Fatalf("/readyz with %d idle connections held: %v", len(idle), err)
 		}
-		return false
-	}
-	closed := 0
-	for _, c := range clients {
-		if isHeld(c) {
-			continue
-		}
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
-			t.Errorf("a connection past the cap: read %v, want EOF", err)
-		}
-		closed++
-	}
-	if closed != 2 {
-		t.Fatalf("%d connections past a cap of 3 with 5 open, want 2", closed)
-	}
-	held[0].Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	select {
-	case <-accepted:
-	case <-time.After(5 * time.Second):
-		t.Fatal("a freed slot was not reused")
-	}
-}
-
-func TestProbeURL(t *testing.T) {
-	for addr, want := range map[string]string{
-		":9180":          "http://127.0.0.1:9180/readyz",
-		"0.0.0.0:9180":   "http://127.0.0.1:9180/readyz",
-		"127.0.0.2:9180": "http://127.0.0.2:9180/readyz",
-		"[::]:9180":      "http://127.0.0.1:9180/readyz",
-	} {
-		if got, err := ProbeURL(addr, "readyz"); err != nil || got != want {
-			t.Errorf("ProbeURL(%q) = %q, %v; want %q", addr, got, err, want)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("/readyz: %d", resp.StatusCode)
 		}
 	}
 }

@@ -24,6 +24,11 @@ func Args(config string) []string {
 	return []string{"-F", "-y", config}
 }
 
+// ExitConfig is php-fpm's exit code for a config it cannot run
+// (FPM_EXIT_CONFIG, sysexits' EX_CONFIG): at a start, or when its master
+// re-executes itself on SIGUSR2 with a config that fails.
+const ExitConfig = 78
+
 // StopMargin is added to process_control_timeout to bound a graceful stop:
 // on SIGQUIT the master waits that long for its workers, then sends them
 // SIGTERM and, a second later, SIGKILL (sapi/fpm/fpm/fpm_pctl.c).

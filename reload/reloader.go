@@ -26,6 +26,12 @@ type Target struct {
 	Begin func(pid int) (Progress, error)
 	// Timeout bounds the whole reload, validation included.
 	Timeout time.Duration
+	// DiedOfConfig, when set, tells from the exit code of a child that
+	// ended during its reload whether the new config killed it (php-fpm's
+	// master exits 78 on a config it cannot run). Any other end (nil: every
+	// end; nginx's master never dies of a reload) interrupted the reload,
+	// which is then done again on the restarted child.
+	DiedOfConfig func(code int) bool
 }
 
 // Progress is a reload in progress, as the program's own package judges it.
@@ -141,15 +147,37 @@ func (r *Reloader) reloadOne(ctx context.Context, t Target, paths []string, trig
 		result("invalid", zap.String("validation", err.Error()))
 		return
 	}
+	for attempt := 1; ; attempt++ {
+		err := r.apply(ctx, vctx, t)
+		var be *beginError
+		var ie *interruptedError
+		switch {
+		case err == nil:
+			result("ok", zap.String("validation", "ok"))
+		case errors.As(err, &be):
+			result("invalid", zap.String("validation", "ok"), zap.String("reason", be.err.Error()))
+		case errors.As(err, &ie) && attempt == 1 && !(t.DiedOfConfig != nil && t.DiedOfConfig(ie.code)):
+			log.Warn("the reload was cut short by a restart of the child; reloading again", zap.Error(err))
+			continue
+		case errors.As(err, &signalError{}):
+			result("skipped", zap.String("validation", "ok"), zap.String("reason", err.Error()))
+		default:
+			result("failed", zap.String("validation", "ok"), zap.String("reason", err.Error()))
+		}
+		return
+	}
+}
+
+// apply signals t and waits until the new config serves, and tells the
+// supervisor the outcome.
+func (r *Reloader) apply(ctx, vctx context.Context, t Target) error {
 	progress, pid, err := r.signal(vctx, t)
-	var be *beginError
-	switch {
-	case errors.As(err, &be):
-		result("invalid", zap.String("validation", "ok"), zap.String("reason", be.err.Error()))
-		return
-	case err != nil:
-		result("skipped", zap.String("validation", "ok"), zap.String("reason", err.Error()))
-		return
+	if err != nil {
+		var be *beginError
+		if errors.As(err, &be) {
+			return err
+		}
+		return signalError{err}
 	}
 	// Signalled: wait for the end even if ctx ends meanwhile, so that the
 	// supervisor learns it (a held stop goes on at ReloadDone).
@@ -157,11 +185,26 @@ func (r *Reloader) reloadOne(ctx context.Context, t Target, paths []string, trig
 	defer cancelSettle()
 	if err := r.await(sctx, t.Name, pid, progress); err != nil {
 		r.Supervisor.ReloadDone(t.Name, supervisor.ReloadResult{})
-		result("failed", zap.String("validation", "ok"), zap.String("reason", err.Error()))
-		return
+		return err
 	}
 	r.Supervisor.ReloadDone(t.Name, supervisor.ReloadResult{Served: true, GracefulStop: progress.Commit()})
-	result("ok", zap.String("validation", "ok"))
+	return nil
+}
+
+// signalError is a reload that could not be signalled (stopping, not
+// ready in time).
+type signalError struct{ error }
+
+// interruptedError is a child that ended during its reload, with its
+// exit code.
+type interruptedError struct {
+	child string
+	pid   int
+	code  int
+}
+
+func (e *interruptedError) Error() string {
+	return fmt.Sprintf("%s (pid %d) ended during its reload, exit code %d; the new config is not in force", e.child, e.pid, e.code)
 }
 
 // signal sends t its reload signal, waiting while the child is starting or
@@ -193,8 +236,8 @@ func (r *Reloader) signal(ctx context.Context, t Target) (Progress, int, error) 
 // new config, and what answers now is its successor, not the reload.
 func (r *Reloader) await(ctx context.Context, child string, pid int, p Progress) error {
 	for {
-		if now := r.Supervisor.Status().Pid(child); now != pid {
-			return fmt.Errorf("%s (pid %d) exited during its reload; the new config is not in force", child, pid)
+		if st := r.Supervisor.Status(); st.Pid(child) != pid {
+			return &interruptedError{child: child, pid: pid, code: st.LastExit(child)}
 		}
 		if p.Served(ctx) {
 			return nil

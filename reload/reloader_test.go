@@ -194,3 +194,47 @@ func TestSignalledReloadOutlivesTheContext(t *testing.T) {
 		t.Fatalf("supervisor saw %v, want %v", sup.events, want)
 	}
 }
+
+// restartingSupervisor restarts its child right after the first reload
+// signal: the pid changes, with lastExit as the old process's exit code.
+type restartingSupervisor struct {
+	fakeSupervisor
+	lastExit  int
+	restarted bool
+}
+
+func (f *restartingSupervisor) Status() *supervisor.Status {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pid, last := 10, -1
+	if f.restarted {
+		pid, last = 11, f.lastExit
+	}
+	return &supervisor.Status{Children: []supervisor.ChildStatus{{Name: "php-fpm", Pid: pid, LastExit: last}}}
+}
+
+func (f *restartingSupervisor) SignalReload(ctx context.Context, child string, pid int) error {
+	err := f.fakeSupervisor.SignalReload(ctx, child, pid)
+	f.mu.Lock()
+	f.restarted = true
+	f.mu.Unlock()
+	return err
+}
+
+// TestReloadCutShortByARestart: a child that ends during its reload of
+// something other than the config (SIGKILL) gets the reload again once
+// restarted; one that died of the config (php-fpm's 78) is a failed reload.
+func TestReloadCutShortByARestart(t *testing.T) {
+	for code, want := range map[int]string{137: "ok", 78: "failed"} {
+		var steps, results []string
+		sup := &restartingSupervisor{lastExit: code}
+		tgt := fakeTarget("php-fpm", nil, 1, &steps)
+		tgt.DiedOfConfig = func(c int) bool { return c == 78 }
+		r := &Reloader{Targets: []Target{tgt}, Supervisor: sup, Log: zap.NewNop(), clock: instantClock{},
+			Done: func(_, result string, _ time.Time) { results = append(results, result) }}
+		r.reload(context.Background(), []string{"php-fpm"}, nil, "files changed")
+		if !reflect.DeepEqual(results, []string{want}) {
+			t.Errorf("exit %d during the reload: results %v, want [%s]; supervisor saw %v", code, results, want, sup.events)
+		}
+	}
+}

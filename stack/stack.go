@@ -176,6 +176,8 @@ func (st *Stack) ReloadTargets() []reload.Target {
 		// On SIGUSR2 php-fpm waits for its old workers up to
 		// process_control_timeout.
 		Timeout: st.FPM.Config().ProcessControlTimeout + 10*time.Second,
+		// A master that cannot run its new config exits 78 (EX_CONFIG).
+		DiedOfConfig: func(code int) bool { return code == phpfpm.ExitConfig },
 	}, {
 		Name:     "nginx",
 		Validate: st.Nginx.Validate,

@@ -29,6 +29,7 @@ type child struct {
 	leftover  Process   // the crashed process, whose workers must be gone before a restart
 	freeSince time.Time // since when its addresses are waited for
 	reloading bool      // its reload signal was sent and the reload is not over
+	lastExit  int       // exit code of its last process, -1 before any exit
 }
 
 type readyResult struct {
@@ -207,7 +208,7 @@ func (s *Supervisor) onExit(e procs.Exit) {
 		return // a process the supervisor already gave up on
 	}
 	proc := c.proc
-	c.proc, c.ready, c.reloading = nil, false, false // a reload ends with its process
+	c.proc, c.ready, c.reloading, c.lastExit = nil, false, false, e.Code() // a reload ends with its process
 	c.endWaits()
 	expected := s.phase >= stopping
 	level := zap.WarnLevel

@@ -29,6 +29,9 @@ type ChildStatus struct {
 	// restarted.
 	Hung     bool
 	Restarts int
+	// LastExit is the exit code of its last process that ended (128+N
+	// for signal N), -1 while none has.
+	LastExit int
 }
 
 // Status returns the latest snapshot.
@@ -44,7 +47,7 @@ func (s *Supervisor) publish() {
 	}
 	for _, c := range s.children {
 		cs := ChildStatus{Name: c.spec.Name, Running: c.proc != nil, Ready: c.ready && c.answering,
-			Unanswering: c.ready && !c.answering, Hung: c.hung, Restarts: c.restarts}
+			Unanswering: c.ready && !c.answering, Hung: c.hung, Restarts: c.restarts, LastExit: c.lastExit}
 		if c.proc != nil {
 			cs.Pid = c.proc.Pid()
 		}
@@ -63,4 +66,15 @@ func (st *Status) Pid(child string) int {
 		}
 	}
 	return 0
+}
+
+// LastExit returns the exit code of the named child's last process that
+// ended, -1 when none has.
+func (st *Status) LastExit(child string) int {
+	for _, c := range st.Children {
+		if c.Name == child {
+			return c.LastExit
+		}
+	}
+	return -1
 }

@@ -103,7 +103,7 @@ func New(cfg Config, deps Deps) *Supervisor {
 		quit:       make(chan struct{}),
 	}
 	for i := range cfg.Children {
-		s.children = append(s.children, &child{spec: &cfg.Children[i]})
+		s.children = append(s.children, &child{spec: &cfg.Children[i], lastExit: -1})
 	}
 	s.publish()
 	return s
