@@ -10,7 +10,7 @@ import (
 
 // appliedWithin bounds how long a change may take to be served; a reload
 // is served in about 0.3 s (make bench).
-const appliedWithin = 10 * time.Second
+const appliedWithin = 5 * time.Second
 
 // TestFaultChangeRightAfterStartIsApplied (issue 8, point 8): a change made
 // the moment php-fpm is ready (it has read its config; the watches are not

@@ -144,7 +144,7 @@ func TestFaultIdlePoolIsNotKilled(t *testing.T) {
 			in, base := startProbed(t, sb, lnmptest.RunOptions{}, "--hang-timeout="+hangTimeout.String())
 			before := fpmRestarts(base)
 			master := fpmMaster(t, in)
-			time.Sleep(4 * hangTimeout)
+			time.Sleep(3 * hangTimeout)
 			if p := masterPid(in, "php-fpm"); p != master.Pid {
 				t.Errorf("idle php-fpm master changed from %d to %d", master.Pid, p)
 			}

@@ -88,7 +88,7 @@ func oneLine(t *testing.T, out string, want ...string) {
 //
 // Fails on f13e591: /dev/zero is read to the end that never comes (RSS
 // grows past the bound and the test kills it), and a FIFO blocks forever
-// in open ("still running after 10s").
+// in open ("still running after 5s").
 func TestFaultUnreadableConfigPaths(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo.conf")
@@ -113,7 +113,7 @@ func TestFaultUnreadableConfigPaths(t *testing.T) {
 			if tc.flag == "nginx-config" {
 				args = append(args, "--php-fpm-config="+pool)
 			}
-			code, out, killed := runBounded(t, 10*time.Second, nil, args...)
+			code, out, killed := runBounded(t, 5*time.Second, nil, args...)
 			if killed != "" {
 				t.Fatalf("killed: %s; output:\n%s", killed, out)
 			}
@@ -228,7 +228,7 @@ func TestFaultNegativeProcessControlTimeout(t *testing.T) {
 		t.Errorf("check: exit %d, want 1 naming process_control_timeout; output:\n%s", code, out)
 	}
 	in := startInit(t, sb, lnmptest.RunOptions{}, "--stop-timeout=40s")
-	if err := lnmptest.WaitUntil(upWithin, "a warning naming process_control_timeout", func() bool {
+	if err := lnmptest.WaitUntil(10*time.Second, "a warning naming process_control_timeout", func() bool {
 		return anyProblemLine(in.Output(), "process_control_timeout", "-5")
 	}); err != nil {
 		t.Error(err)

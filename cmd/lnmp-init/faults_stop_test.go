@@ -113,10 +113,7 @@ func TestFaultCheckLeavesNoFile(t *testing.T) {
 		}
 	}
 	in := startInit(t, sb, lnmptest.RunOptions{UID: 33})
-	if err := lnmptest.WaitHTTP(sb.URL("/index.php"), 200, upWithin); err != nil {
-		t.Errorf("lnmp-init as uid 33 after check as root: %v", err)
-	}
-	in.Kill()
+	waitAnswer(t, in, sb.URL("/index.php"), "as uid 33 after check as root")
 }
 
 // TestFaultLnmpReadyAgreesWithReadyz (issue 8, point 9): while php-fpm
