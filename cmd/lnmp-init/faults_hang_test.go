@@ -34,16 +34,15 @@ func TestFaultHungPhpFpmIsRestarted(t *testing.T) {
 			in, base := startProbed(t, sb, lnmptest.RunOptions{}, "--hang-timeout="+hangTimeout.String(), "--crash-limit=2")
 			before := fpmRestarts(base)
 			master := fpmMaster(t, in)
-			frozen := []int{master.Pid}
-			if tc.workers {
-				frozen = lnmptest.Pids(in.PHPFPM())
-			}
-			t.Cleanup(func() { lnmptest.Thaw(frozen...) })
 			livez := lnmptest.SampleURL(base+"/livez", 5*time.Millisecond, 2*time.Second)
 			defer livez.Stop()
-			if err := lnmptest.Freeze(frozen...); err != nil {
+			frozen := []int{master.Pid}
+			if tc.workers {
+				frozen = freezeFpm(t, in)
+			} else if err := lnmptest.Freeze(master.Pid); err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { lnmptest.Thaw(frozen...) })
 			if err := lnmptest.WaitUntil(hangTimeout+faultWithin, "a new php-fpm master", func() bool {
 				p := masterPid(in, "php-fpm")
 				return p != 0 && p != master.Pid

@@ -292,3 +292,33 @@ func waitAnswer(t *testing.T, in *lnmptest.Init, url, when string) {
 		t.Fatalf("%s: %v (last: %d %v)", when, err, last.Status, last.Err)
 	}
 }
+
+// freezeFpm SIGSTOPs php-fpm's master first, so it forks no more workers,
+// then every php-fpm process, until a scan finds none left running (a
+// master still starting its pool may have forked one meanwhile). It returns
+// what it stopped; thaw them in a cleanup.
+func freezeFpm(t *testing.T, in *lnmptest.Init) []int {
+	t.Helper()
+	master := fpmMaster(t, in)
+	if err := lnmptest.Freeze(master.Pid); err != nil {
+		t.Fatal(err)
+	}
+	frozen := map[int]bool{master.Pid: true}
+	for quiet := 0; quiet < 3; {
+		time.Sleep(50 * time.Millisecond)
+		quiet++
+		for _, p := range in.PHPFPM() {
+			if !frozen[p.Pid] {
+				if err := lnmptest.Freeze(p.Pid); err != nil {
+					t.Fatal(err)
+				}
+				frozen[p.Pid], quiet = true, 0
+			}
+		}
+	}
+	var pids []int
+	for pid := range frozen {
+		pids = append(pids, pid)
+	}
+	return pids
+}

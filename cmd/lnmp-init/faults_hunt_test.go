@@ -92,24 +92,44 @@ func TestFaultCrashDuringDrain(t *testing.T) {
 	}
 }
 
-// TestFaultFrozenNginxIsNotReady: nginx's master and workers SIGSTOPped (a
-// hung nginx): nothing is served, yet /readyz checks only that nginx's
-// master "runs". /readyz must turn 503 (or lnmp-init must heal nginx).
+// TestFaultOrphanDelaysTheStop: a PHP page left a background process in a
+// session of its own (exec('setsid ... &')), and nothing is in flight when
+// SIGTERM comes. Nothing tells the orphan to stop until the request budget
+// (process_control_timeout + 2 s) is used up, so the stop waits for nothing
+// and then ends by signal. With nothing in flight, a stop must end within
+// seconds; one whose orphan dies of SIGTERM exits 0.
 //
-// Fails on f13e591: /readyz answers 200 while every request times out.
-func TestFaultFrozenNginxIsNotReady(t *testing.T) {
+// Fails on f13e591: the stop takes 23 s with the sandbox's
+// process_control_timeout of 20 s (17 s with the example config), and exits
+// 143 even for the orphan that SIGTERM ends.
+func TestFaultOrphanDelaysTheStop(t *testing.T) {
 	lnmptest.SkipUnlessRequirements(t)
-	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
-	in, base := startProbed(t, sb, lnmptest.RunOptions{})
-	frozen := lnmptest.Pids(nginxProcs(in))
-	t.Cleanup(func() { lnmptest.Thaw(frozen...) })
-	if err := lnmptest.Freeze(frozen...); err != nil {
-		t.Fatal(err)
-	}
-	if err := lnmptest.WaitUntil(faultWithin, "/readyz to say 503, or nginx to serve again", func() bool {
-		st, _ := getStatus(base + "/readyz")
-		return st == 503 || lnmptest.Fetch(sb.URL("/healthz-static"), time.Second).Status == 200
-	}); err != nil {
-		t.Errorf("nginx serves nothing, yet: %v", err)
+	for _, tc := range []struct{ name, page string }{
+		{"sleep", "/setsid.php?s=300"},
+		{"ignores-SIGTERM", "/stubborn.php?s=300"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+			if err := sb.WriteFaultPages(); err != nil {
+				t.Fatal(err)
+			}
+			in, _ := startProbed(t, sb, lnmptest.RunOptions{}, "--drain-delay=0s", "--stop-timeout=40s")
+			if st, _ := getStatus(sb.URL(tc.page)); st != 200 {
+				t.Fatalf("%s: %d", tc.page, st)
+			}
+			start := time.Now()
+			if err := in.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			code := waitExit(t, in)
+			took := time.Since(start)
+			t.Logf("stop with a %s orphan and nothing in flight: %v, exit code %d", tc.name, took, code)
+			if took > 10*time.Second {
+				t.Errorf("the stop took %v with nothing in flight", took)
+			}
+			if tc.name == "sleep" && code != 0 {
+				t.Errorf("exit code %d after a requested stop with nothing in flight", code)
+			}
+		})
 	}
 }

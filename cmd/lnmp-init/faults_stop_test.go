@@ -123,17 +123,14 @@ func TestFaultCheckLeavesNoFile(t *testing.T) {
 // Fails on f13e591: lnmp_ready stays 1, as the supervisor alone sees it.
 func TestFaultLnmpReadyAgreesWithReadyz(t *testing.T) {
 	lnmptest.SkipUnlessRequirements(t)
-	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{Workers: 4})
 	// A hang timeout far away: this is about what the probes say meanwhile.
 	in, base := startProbed(t, sb, lnmptest.RunOptions{Env: []string{"LNMP_HANG_TIMEOUT=120s"}})
 	if v := metricValue(metricsOf(base), "lnmp_ready"); v != "1" {
 		t.Fatalf("lnmp_ready = %q while ready", v)
 	}
-	frozen := lnmptest.Pids(in.PHPFPM())
+	frozen := freezeFpm(t, in)
 	t.Cleanup(func() { lnmptest.Thaw(frozen...) })
-	if err := lnmptest.Freeze(frozen...); err != nil {
-		t.Fatal(err)
-	}
 	n503 := 0
 	if err := lnmptest.WaitUntil(faultWithin, "/readyz to say 503 three times in a row", func() bool {
 		if st, _ := getStatus(base + "/readyz"); st == 503 {
