@@ -169,7 +169,7 @@ func assertNoFailure(t *testing.T, what string, results []lnmptest.Result) {
 	}
 }
 
-// master returns the php-fpm master (the child of PID 1) or fails.
+// fpmMaster returns the php-fpm master (the child of PID 1) or fails.
 func fpmMaster(t *testing.T, in *lnmptest.Init) lnmptest.Proc {
 	t.Helper()
 	var m lnmptest.Proc

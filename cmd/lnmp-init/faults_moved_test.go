@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,9 +33,11 @@ func stableFor(t *testing.T, in *lnmptest.Init, base, child string, pid func() i
 	}
 }
 
+// masterPid returns the pid of PID 1's live child whose command name starts
+// with comm ("php-fpm" for php-fpm8.2), or 0.
 func masterPid(in *lnmptest.Init, comm string) int {
 	for _, p := range in.Descendants() {
-		if p.PPid == in.Pid() && p.State != "Z" && (p.Comm == comm || (comm == "php-fpm" && len(p.Comm) >= 7 && p.Comm[:7] == "php-fpm")) {
+		if p.PPid == in.Pid() && p.State != "Z" && strings.HasPrefix(p.Comm, comm) {
 			return p.Pid
 		}
 	}

@@ -63,8 +63,8 @@ func (w *startWatch) end() []lnmptest.Sample {
 // Fails on f13e591: the dial check "accepts" on the foreign listener, so
 // the nginx case answers /readyz 200 for seconds while nginx exits on
 // bind() errors, and in the php-fpm case php-fpm counts as ready before it
-// exits 78 and nginx is started; neither run has a line of lnmp-init's own
-// naming the address.
+// exits 78 and nginx is started; in neither run does a warning or error of
+// lnmp-init name the address.
 func TestFaultForeignListenerAtStart(t *testing.T) {
 	lnmptest.SkipUnlessRequirements(t)
 	for _, tc := range []struct {
@@ -129,8 +129,8 @@ const gateScript = `while [ ! -e "$GATE" ]; do sleep 0.05; done; exec "$@"`
 // port. lnmp-init can see it in its /proc, so its error names the address
 // and the holder's pid.
 //
-// Fails on f13e591: no line of lnmp-init's names the address with the pid
-// (and /readyz answers 200 while nginx retries bind()).
+// Fails on f13e591: no warning or error of lnmp-init names the address with
+// the pid (and /readyz answers 200 while nginx retries bind()).
 func TestFaultForeignListenerPidNamed(t *testing.T) {
 	lnmptest.SkipUnlessRequirements(t)
 	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
