@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
+	"github.com/lnmp-init/lnmp-init/internal/testenv"
 )
 
 // goDump is what the Go runtime prints when a signal kills the program.
@@ -52,7 +53,7 @@ func TestFaultSIGTERMDuringStartExitsZero(t *testing.T) {
 		}
 	}
 	if hit == 0 {
-		lnmptest.SkipOrFail(t, "no SIGTERM landed during the start in 5 tries")
+		testenv.SkipOrFail(t, "no SIGTERM landed during the start in 5 tries")
 	}
 }
 

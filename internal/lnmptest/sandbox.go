@@ -260,3 +260,9 @@ func (s *Sandbox) FpmBusy(timeout time.Duration) (int, error) {
 	}
 	return 0, fmt.Errorf("GET /fpm-status: no active processes line in %q", r.Body)
 }
+
+// HTTPPort returns nginx's port on 127.0.0.1.
+func (s *Sandbox) HTTPPort() int { return s.httpPort }
+
+// FPMPort returns php-fpm's port on 127.0.0.1, or 0 with a unix socket.
+func (s *Sandbox) FPMPort() int { return s.fpmPort }
