@@ -20,8 +20,8 @@ type reader struct {
 	partial []byte
 	cut     int
 	// batch holds the lines of one read, formatted; ends are their ends.
-	batch []byte
-	ends  []int
+	batch            []byte
+	ends             []int
 	lines, truncated uint64
 }
 
