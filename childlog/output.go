@@ -6,8 +6,10 @@ import (
 	"sync"
 )
 
-// spareCap bounds the buffer an output keeps between batches: after a
-// burst, a larger one is let go, so a stall does not pin its memory.
+// spareCap bounds the buffer an output keeps between batches once a burst
+// is over: a larger one is let go when a batch uses less than half of
+// spareCap, so a stall does not pin its memory, while a steady high rate
+// keeps reusing it.
 const spareCap = 256 << 10
 
 // output is one of lnmp-init's streams: a queue of whole formatted lines,
@@ -42,6 +44,11 @@ func (o *output) put(batch []byte, ends []int) {
 	dropped := 0
 	if o.closed {
 		dropped = len(ends)
+		ends = nil
+	}
+	if o.pending == 0 && len(o.queue)+len(batch) <= o.limit {
+		// The usual case: everything fits, in one copy.
+		o.queue = append(o.queue, batch...)
 		ends = nil
 	}
 	start := 0
@@ -112,8 +119,8 @@ func (o *output) run() {
 				failed = true
 			}
 		}
-		if cap(batch) > spareCap {
-			batch = nil
+		if cap(batch) > spareCap && len(batch) < spareCap/2 {
+			batch = nil // the burst is over
 		}
 		spare = batch
 	}
