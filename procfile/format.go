@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -39,7 +40,7 @@ func optionsOf(p Program, dir string) []string {
 		add("stop-signal", strings.TrimPrefix(unix.SignalName(p.StopSignal), "SIG"))
 	}
 	if p.StopTimeout > 0 {
-		add("stop-timeout", p.StopTimeout.String())
+		add("stop-timeout", duration(p.StopTimeout))
 	}
 	if p.OnCrash != Restart {
 		add("on-crash", p.OnCrash.String())
@@ -76,4 +77,18 @@ func quoteValue(v string) string {
 	}
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 	return `"` + r.Replace(v) + `"`
+}
+
+// duration writes d as people do: 90s, 5m, 1h, or Go's form when it is
+// not a whole number of seconds.
+func duration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return d.String()
 }

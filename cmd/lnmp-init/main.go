@@ -31,6 +31,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return check(args[1:], stdout, stderr)
 		case "probe":
 			return probe(args[1:], stdout, stderr)
+		case "migrate":
+			return migrateConfig(args[1:], stdout, stderr)
 		}
 	}
 	return serve(args, stdout, stderr)

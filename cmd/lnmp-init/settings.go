@@ -204,6 +204,8 @@ Usage:
                                  (also --grace=30s, --warn-only)
   lnmp-init probe ready|live     ask a running lnmp-init (exit 0 or 1)
                                  (also --health-addr, --timeout=2s)
+  lnmp-init migrate FILE         print what replaces a supervisord config
+                                 (also --procfile=PATH)
   lnmp-init version              print the version
 
 Flags (each can also be set by its environment variable; a flag wins):
