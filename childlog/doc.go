@@ -47,7 +47,10 @@
 // over 16 KiB themselves (containerd, Docker's json-file), so a longer
 // line was never going to arrive whole; the bound keeps lnmp-init's memory
 // bounded. A child's last line without a newline is still written, with
-// one.
+// one. The lines of one stream of one start of a child keep their order;
+// those of different children, or of two starts of one child, interleave
+// as they arrive, within the few milliseconds a reader waits for lines to
+// gather (see linger in reader.go).
 //
 // A child never blocks on lnmp-init: lnmp-init reads its pipes at once.
 // When lnmp-init's own output blocks (a stalled log collector), up to

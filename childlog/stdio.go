@@ -13,9 +13,14 @@ import (
 // the child. Pages are used only while data waits in the pipe.
 const pipeSize = 256 << 10
 
-// childPipe returns a pipe for one child stream: the read end non-blocking,
-// for Go's poller, the write end blocking, as a child expects its stdout to
-// be. Both are close-on-exec; the child gets the write end as fd 1 or 2.
+// childPipe returns a pipe for one child stream, both ends blocking and
+// close-on-exec; the child gets the write end as fd 1 or 2.
+//
+// The read end stays out of Go's poller on purpose: there, every write of
+// the child wakes lnmp-init (epoll reports each), even while the reader
+// lingers (see linger); a blocking read wakes only the thread that waits
+// in it, and only while it waits. The price is one thread per stream,
+// asleep in read(2).
 func childPipe() (r, w *os.File, err error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
@@ -23,11 +28,6 @@ func childPipe() (r, w *os.File, err error) {
 	}
 	// Best effort: a user over its pipe-user-pages limit gets the default.
 	_, _ = unix.FcntlInt(uintptr(p[1]), unix.F_SETPIPE_SZ, pipeSize)
-	if err := unix.SetNonblock(p[0], true); err != nil {
-		unix.Close(p[0])
-		unix.Close(p[1])
-		return nil, nil, fmt.Errorf("child output pipe: %w", err)
-	}
 	return os.NewFile(uintptr(p[0]), "child-output-read"), os.NewFile(uintptr(p[1]), "child-output-write"), nil
 }
 
