@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -171,4 +172,34 @@ func argvOf(t *testing.T, p procfile.Program, w oracleProgram) []string {
 		t.Fatalf("%s: sh: %v", p.Name, err)
 	}
 	return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+}
+
+// TestMigratingDocShowsRealOutput keeps docs/migrating.md honest: its
+// example config is the Laravel shape, and the output it shows is what
+// migrate prints for it.
+func TestMigratingDocShowsRealOutput(t *testing.T) {
+	doc, err := os.ReadFile("../docs/migrating.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(doc)[strings.Index(string(doc), "### lnmp-init migrate"):]
+	conf, err := os.ReadFile("testdata/laravel/supervisord.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(section, "```ini\n"+string(conf)+"```") {
+		t.Error("the doc's config is not testdata/laravel/supervisord.conf")
+	}
+	cfg, err := Load("testdata/laravel/supervisord.conf", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Write(&out, Translate(cfg, "/var/www/html/Procfile")); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.ReplaceAll(out.String(), filepath.Dir(cfg.File), "/etc/supervisor")
+	if !strings.Contains(section, "```sh\n"+want+"```") {
+		t.Errorf("the doc's output is not what migrate prints now:\n%s", want)
+	}
 }
