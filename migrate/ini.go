@@ -79,62 +79,76 @@ func (c *ini) read(file string, data []byte) error {
 	if !utf8.Valid(data) || strings.ContainsRune(string(data), 0) {
 		return &ParseError{File: file, Msg: "not a text file (invalid UTF-8 or NUL bytes): supervisord cannot read it either"}
 	}
-	var cur *section
-	var opt *value // the option continuation lines add to
-	var parts []string
-	indent := 0
-	flush := func() {
-		if opt != nil {
-			opt.text = strings.TrimRight(strings.Join(parts, "\n"), " \t\r\n")
+	r := &iniReader{c: c, file: file}
+	for i, raw := range strings.SplitAfter(string(data), "\n") {
+		if err := r.line(i+1, strings.TrimSuffix(raw, "\n")); err != nil {
+			return err
 		}
 	}
-	lines := strings.SplitAfter(string(data), "\n")
-	for i, raw := range lines {
-		n := i + 1
-		line := strings.TrimSuffix(raw, "\n")
-		commented := false
-		text := line
-		if at := commentStart(line); at >= 0 {
-			text, commented = line[:at], true
-		}
-		text = strings.TrimSpace(text)
-		if text == "" {
-			// A blank line stays in a multi-line value, unless it was a
-			// comment; configparser strips trailing ones at the end.
-			if !commented && opt != nil {
-				parts = append(parts, "")
-			}
-			continue
-		}
-		level := len(line) - len(strings.TrimLeft(line, " \t\f\v\r"))
-		if opt != nil && level > indent {
-			parts = append(parts, text)
-			continue
-		}
-		indent = level
-		if m := sectionHeader.FindStringSubmatch(text); m != nil {
-			flush()
-			opt, parts = nil, nil
-			cur = c.open(m[1], file)
-			continue
-		}
-		if cur == nil {
-			return &ParseError{File: file, Line: n, Msg: fmt.Sprintf("%q comes before any [section]", text)}
-		}
-		m := optionText.FindStringSubmatch(text)
-		if m == nil || strings.TrimSpace(m[1]) == "" {
-			return &ParseError{File: file, Line: n, Msg: fmt.Sprintf("want key = value, got %q", text)}
-		}
-		flush()
-		key := strings.ToLower(strings.TrimRight(m[1], " \t"))
-		opt = &value{text: m[2], file: file, line: n}
-		parts = []string{strings.TrimSpace(m[2])}
-		if _, seen := cur.opts[key]; !seen {
-			cur.order = append(cur.order, key)
-		}
-		cur.opts[key] = opt
+	r.flush()
+	return nil
+}
+
+// iniReader is read's state between lines.
+type iniReader struct {
+	c      *ini
+	file   string
+	cur    *section
+	opt    *value   // the option that continuation lines add to
+	parts  []string // its lines so far
+	indent int      // of its first line
+}
+
+// flush joins the lines of the option being read into its value.
+func (r *iniReader) flush() {
+	if r.opt != nil {
+		r.opt.text = strings.TrimRight(strings.Join(r.parts, "\n"), " \t\r\n")
 	}
-	flush()
+}
+
+// line reads line n.
+func (r *iniReader) line(n int, line string) error {
+	commented := false
+	text := line
+	if at := commentStart(line); at >= 0 {
+		text, commented = line[:at], true
+	}
+	text = strings.TrimSpace(text)
+	if text == "" {
+		// A blank line stays in a multi-line value, unless it was a
+		// comment; configparser strips trailing ones at the end.
+		if !commented && r.opt != nil {
+			r.parts = append(r.parts, "")
+		}
+		return nil
+	}
+	level := len(line) - len(strings.TrimLeft(line, " \t\f\v\r"))
+	if r.opt != nil && level > r.indent {
+		r.parts = append(r.parts, text)
+		return nil
+	}
+	r.indent = level
+	if m := sectionHeader.FindStringSubmatch(text); m != nil {
+		r.flush()
+		r.opt, r.parts = nil, nil
+		r.cur = r.c.open(m[1], r.file)
+		return nil
+	}
+	if r.cur == nil {
+		return &ParseError{File: r.file, Line: n, Msg: fmt.Sprintf("%q comes before any [section]", text)}
+	}
+	m := optionText.FindStringSubmatch(text)
+	if m == nil || strings.TrimSpace(m[1]) == "" {
+		return &ParseError{File: r.file, Line: n, Msg: fmt.Sprintf("want key = value, got %q", text)}
+	}
+	r.flush()
+	key := strings.ToLower(strings.TrimRight(m[1], " \t"))
+	r.opt = &value{text: m[2], file: r.file, line: n}
+	r.parts = []string{strings.TrimSpace(m[2])}
+	if _, seen := r.cur.opts[key]; !seen {
+		r.cur.order = append(r.cur.order, key)
+	}
+	r.cur.opts[key] = r.opt
 	return nil
 }
 

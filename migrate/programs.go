@@ -41,47 +41,19 @@ type Program struct {
 	Values map[string]string
 }
 
-// programs reads every program section, in supervisord's start order.
+// group is a [group:x], or a program on its own, with its processes.
+type group struct {
+	name     string
+	priority int
+	procs    []Program
+}
+
+// programs reads every program section, in supervisord's start order:
+// groups by priority and name, and within each its processes likewise.
 func (ld *loader) programs() error {
-	type group struct {
-		name     string
-		priority int
-		procs    []Program
-	}
-	var groups []group
-	inGroup := make(map[string]bool)
-	for _, name := range ld.in.order {
-		g, ok := strings.CutPrefix(name, "group:")
-		if !ok {
-			continue
-		}
-		r := ld.reader(ld.in.sections[name], expansions{})
-		prio, err := r.integer("priority", 999)
-		if err != nil {
-			return err
-		}
-		list, _, err := r.str("programs", "")
-		if err != nil {
-			return err
-		}
-		grp := group{name: g, priority: prio}
-		for _, p := range strings.Split(list, ",") {
-			p = strings.TrimSpace(p)
-			if p == "" {
-				continue
-			}
-			s := ld.in.section("program:" + p)
-			if s == nil {
-				return &ParseError{File: ld.in.sections[name].file, Msg: fmt.Sprintf("[%s] names unknown program %s", name, p)}
-			}
-			inGroup[s.name] = true
-			procs, err := ld.processes(s, g)
-			if err != nil {
-				return err
-			}
-			grp.procs = append(grp.procs, procs...)
-		}
-		groups = append(groups, grp)
+	groups, inGroup, err := ld.groups()
+	if err != nil {
+		return err
 	}
 	for _, name := range ld.in.order {
 		p, ok := strings.CutPrefix(name, "program:")
@@ -114,6 +86,44 @@ func (ld *loader) programs() error {
 		ld.cfg.Programs = append(ld.cfg.Programs, g.procs...)
 	}
 	return nil
+}
+
+// groups reads the [group:x] sections, and which program sections they
+// take.
+func (ld *loader) groups() (groups []group, inGroup map[string]bool, err error) {
+	inGroup = make(map[string]bool)
+	for _, name := range ld.in.order {
+		g, ok := strings.CutPrefix(name, "group:")
+		if !ok {
+			continue
+		}
+		r := ld.reader(ld.in.sections[name], expansions{})
+		grp := group{name: g}
+		if grp.priority, err = r.integer("priority", 999); err != nil {
+			return nil, nil, err
+		}
+		list, _, err := r.str("programs", "")
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, p := range strings.Split(list, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			s := ld.in.section("program:" + p)
+			if s == nil {
+				return nil, nil, &ParseError{File: ld.in.sections[name].file, Msg: fmt.Sprintf("[%s] names unknown program %s", name, p)}
+			}
+			inGroup[s.name] = true
+			procs, err := ld.processes(s, g)
+			if err != nil {
+				return nil, nil, err
+			}
+			grp.procs = append(grp.procs, procs...)
+		}
+		groups = append(groups, grp)
+	}
+	return groups, inGroup, nil
 }
 
 // processes expands one program section into its numprocs processes.

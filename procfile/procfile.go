@@ -100,65 +100,83 @@ func Parse(file string, data []byte) ([]Program, error) {
 	if err != nil {
 		return nil, &Error{File: file, Msg: err.Error()}
 	}
-	bad := func(line int, format string, args ...any) error {
-		return &Error{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
-	}
-	var progs []Program
-	var pending []option // options waiting for their program
-	names := make(map[string]int)
+	ps := &parser{file: file, base: base, names: make(map[string]int)}
 	for i, raw := range strings.Split(string(data), "\n") {
-		n := i + 1
-		line := strings.TrimSpace(strings.TrimSuffix(raw, "\r"))
-		if i := strings.IndexFunc(line, isControl); i >= 0 {
-			return nil, bad(n, "a control character (%q) in the line", line[i])
+		if err := ps.line(i+1, strings.TrimSpace(strings.TrimSuffix(raw, "\r"))); err != nil {
+			return nil, err
 		}
-		if line == "" {
-			if len(pending) > 0 {
-				return nil, bad(pending[0].line, "options with no program below them: a blank line ends them")
-			}
-			continue
+	}
+	if len(ps.pending) > 0 {
+		return nil, ps.bad(ps.pending[0].line, "options with no program below them")
+	}
+	return ps.progs, nil
+}
+
+// parser is Parse's state between lines.
+type parser struct {
+	file, base string
+	progs      []Program
+	pending    []option       // options waiting for their program
+	names      map[string]int // lower-cased name: its line
+}
+
+func (ps *parser) bad(line int, format string, args ...any) error {
+	return &Error{File: ps.file, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// line reads line n, trimmed.
+func (ps *parser) line(n int, line string) error {
+	if i := strings.IndexFunc(line, isControl); i >= 0 {
+		return ps.bad(n, "a control character (%q) in the line", line[i])
+	}
+	if line == "" {
+		if len(ps.pending) > 0 {
+			return ps.bad(ps.pending[0].line, "options with no program below them: a blank line ends them")
 		}
-		if m := optionLine.FindStringSubmatch(line); m != nil {
-			opts, err := tokenizeOptions(m[1])
-			if err != nil {
-				return nil, bad(n, "%v", err)
-			}
-			for _, o := range opts {
-				o.line = n
-				pending = append(pending, o)
-			}
-			continue
-		}
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		m := programLine.FindStringSubmatch(line)
-		if m == nil {
-			return nil, bad(n, "want name: command, with a name of letters, digits, _ and -; got %q", line)
-		}
-		p, at, err := program(m[1], m[2], pending, base)
+		return nil
+	}
+	if m := optionLine.FindStringSubmatch(line); m != nil {
+		opts, err := tokenizeOptions(m[1])
 		if err != nil {
-			if at == 0 {
-				at = n
-			}
-			return nil, bad(at, "%s: %v", m[1], err)
+			return ps.bad(n, "%v", err)
 		}
-		pending = nil
-		key := strings.ToLower(p.Name)
-		if reserved[key] {
-			return nil, bad(n, "%s: the name is lnmp-init's own; choose another", p.Name)
+		for _, o := range opts {
+			o.line = n
+			ps.pending = append(ps.pending, o)
 		}
-		if first, dup := names[key]; dup {
-			return nil, bad(n, "%s: the name is already used on line %d (names ignore case)", p.Name, first)
-		}
-		names[key] = n
-		p.File, p.Line = file, n
-		progs = append(progs, p)
+		return nil
 	}
-	if len(pending) > 0 {
-		return nil, bad(pending[0].line, "options with no program below them")
+	if strings.HasPrefix(line, "#") {
+		return nil
 	}
-	return progs, nil
+	m := programLine.FindStringSubmatch(line)
+	if m == nil {
+		return ps.bad(n, "want name: command, with a name of letters, digits, _ and -; got %q", line)
+	}
+	return ps.program(n, m[1], m[2])
+}
+
+// program reads the program on line n with the pending options.
+func (ps *parser) program(n int, name, text string) error {
+	p, at, err := program(name, text, ps.pending, ps.base)
+	if err != nil {
+		if at == 0 {
+			at = n
+		}
+		return ps.bad(at, "%s: %v", name, err)
+	}
+	ps.pending = nil
+	key := strings.ToLower(p.Name)
+	if reserved[key] {
+		return ps.bad(n, "%s: the name is lnmp-init's own; choose another", p.Name)
+	}
+	if first, dup := ps.names[key]; dup {
+		return ps.bad(n, "%s: the name is already used on line %d (names ignore case)", p.Name, first)
+	}
+	ps.names[key] = n
+	p.File, p.Line = ps.file, n
+	ps.progs = append(ps.progs, p)
+	return nil
 }
 
 // isControl reports the characters no Procfile line may hold: ASCII
