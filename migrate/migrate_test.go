@@ -165,7 +165,7 @@ func argvOf(t *testing.T, p procfile.Program, w oracleProgram) []string {
 	if len(w.Argv) == 3 && shells[w.Argv[0]] && w.Argv[1] == "-c" {
 		return []string{w.Argv[0], "-c", p.Text}
 	}
-	cmd := exec.Command(procfile.Shell, "-c", "set -- "+p.Text+"\nprintf '%s\\0' \"$@\"")
+	cmd := exec.Command(procfile.ShellPath, "-c", "set -- "+p.Text+"\nprintf '%s\\0' \"$@\"")
 	cmd.Env = shapeEnv
 	out, err := cmd.Output()
 	if err != nil {

@@ -8,8 +8,8 @@ import (
 	"strings"
 )
 
-// Shell is the shell that runs commands with shell syntax.
-const Shell = "/bin/sh"
+// ShellPath is the shell that runs commands with shell syntax.
+const ShellPath = "/bin/sh"
 
 // shellChars make a command need a shell: each one means something to
 // /bin/sh that a plain split on blanks would get wrong.
@@ -66,7 +66,7 @@ func ParseCommand(text string) (Command, error) {
 		c.Shell, c.ShellReason = true, "it starts with the shell's "+words[0]
 	}
 	if c.Shell {
-		c.Path, c.Args = Shell, []string{"-c", text}
+		c.Path, c.Args = ShellPath, []string{"-c", text}
 		return c, nil
 	}
 	c.Path, c.Args = words[0], words[1:]
@@ -82,7 +82,7 @@ func (c Command) Argv() []string {
 // "/usr/bin/php, no shell" or `/bin/sh -c, as it holds "|"`.
 func (c Command) How() string {
 	if c.Shell {
-		return Shell + " -c, as " + c.ShellReason
+		return ShellPath + " -c, as " + c.ShellReason
 	}
 	return c.Path + ", no shell"
 }
@@ -92,8 +92,8 @@ func (c Command) How() string {
 // path is taken against dir. With a shell, it checks that /bin/sh exists.
 func (c *Command) Resolve(dir, pathEnv string) error {
 	if c.Shell {
-		if !isExecutable(Shell) {
-			return fmt.Errorf("%s, needed because %s, is missing or not executable", Shell, c.ShellReason)
+		if !isExecutable(ShellPath) {
+			return fmt.Errorf("%s, needed because %s, is missing or not executable", ShellPath, c.ShellReason)
 		}
 		return nil
 	}

@@ -79,7 +79,7 @@ func checkProgram(t *testing.T, p Program, seen map[string]bool) {
 	if !p.Shell && !reflect.DeepEqual(p.Argv(), strings.FieldsFunc(p.Text, blanks)) {
 		t.Fatalf("%s: argv %q does not split %q on blanks", p.Name, p.Argv(), p.Text)
 	}
-	if p.Shell && (p.Path != Shell || len(p.Args) != 2 || p.Args[1] != p.Text) {
+	if p.Shell && (p.Path != ShellPath || len(p.Args) != 2 || p.Args[1] != p.Text) {
 		t.Fatalf("%s: shell argv %q", p.Name, p.Argv())
 	}
 	if !strings.HasPrefix(p.Dir, "/") || p.StopSignal == 0 {

@@ -154,7 +154,7 @@ func TestShellRule(t *testing.T) {
 			t.Errorf("ParseCommand(%q): shell %v (%q), want %v (%q)", tc.text, c.Shell, c.ShellReason, tc.shell, tc.reason)
 		}
 		if tc.shell {
-			tc.argv = []string{Shell, "-c", tc.text}
+			tc.argv = []string{ShellPath, "-c", tc.text}
 		}
 		if !reflect.DeepEqual(c.Argv(), tc.argv) {
 			t.Errorf("ParseCommand(%q): argv %q, want %q", tc.text, c.Argv(), tc.argv)
@@ -195,7 +195,7 @@ func TestLoadResolves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []string{filepath.Join(dir, "bin", "tool"), filepath.Join(dir, "app", "run"), Shell, filepath.Join(dir, "app", "run")} {
+	for i, want := range []string{filepath.Join(dir, "bin", "tool"), filepath.Join(dir, "app", "run"), ShellPath, filepath.Join(dir, "app", "run")} {
 		if progs[i].Path != want {
 			t.Errorf("%s: path %q, want %q", progs[i].Name, progs[i].Path, want)
 		}
