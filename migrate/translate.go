@@ -176,7 +176,7 @@ func (t *translator) name(p *Program) string {
 		name = "program"
 	}
 	base := name
-	for n := 2; t.names[strings.ToLower(name)] || slices.Contains([]string{"nginx", "php-fpm", "lnmp-init"}, strings.ToLower(name)); n++ {
+	for n := 2; t.names[strings.ToLower(name)] || procfile.Reserved(name); n++ {
 		name = fmt.Sprintf("%s-%d", base, n)
 	}
 	t.names[strings.ToLower(name)] = true

@@ -18,8 +18,9 @@
 // a typo must not silently drop a program.
 //
 // A name is letters, digits, '_' and '-'. Names are unique, ignoring case
-// (they label log lines and metrics), and "nginx", "php-fpm" and
-// "lnmp-init" are taken, in any case.
+// (they label log lines and metrics), and "nginx", "php-fpm", "lnmp-init"
+// and the pre-start tasks' "pre-start-1", "pre-start-2", ... are taken, in
+// any case.
 //
 // # Options
 //

@@ -64,7 +64,7 @@ func checkProgram(t *testing.T, p Program, seen map[string]bool) {
 		t.Fatalf("bad name %q accepted", p.Name)
 	}
 	key := strings.ToLower(p.Name)
-	if reserved[key] || seen[key] {
+	if Reserved(key) || seen[key] {
 		t.Fatalf("reserved or duplicate name %q accepted", p.Name)
 	}
 	seen[key] = true

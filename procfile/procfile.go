@@ -53,6 +53,16 @@ func (e *Error) Error() string {
 // reserved are the names lnmp-init uses itself, compared lower-cased.
 var reserved = map[string]bool{"nginx": true, "php-fpm": true, "lnmp-init": true}
 
+// taskName is how pre-start tasks are called in logs, so no program may.
+var taskName = regexp.MustCompile(`^pre-start-[0-9]+$`)
+
+// Reserved reports whether lnmp-init calls something of its own name, in
+// any case: nginx, php-fpm, itself and the pre-start tasks.
+func Reserved(name string) bool {
+	name = strings.ToLower(name)
+	return reserved[name] || taskName.MatchString(name)
+}
+
 // programLine is "name: command", as foreman reads it.
 var programLine = regexp.MustCompile(`^([A-Za-z0-9_-]+):[ \t]*(.*)$`)
 
@@ -167,7 +177,7 @@ func (ps *parser) program(n int, name, text string) error {
 	}
 	ps.pending = nil
 	key := strings.ToLower(p.Name)
-	if reserved[key] {
+	if Reserved(key) {
 		return ps.bad(n, "%s: the name is lnmp-init's own; choose another", p.Name)
 	}
 	if first, dup := ps.names[key]; dup {

@@ -72,6 +72,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate", "a: x\nA: y\n", 2, []string{"already used on line 1"}},
 		{"reserved", "PHP-FPM: x\n", 1, []string{"lnmp-init's own"}},
 		{"reserved nginx", "nginx: x\n", 1, []string{"lnmp-init's own"}},
+		{"a task's name", "pre-start-2: x\n", 1, []string{"lnmp-init's own"}},
 		{"unknown key", "# lnmp: stop=TERM\na: x\n", 1, []string{`unknown option "stop"`, "stop-signal, stop-timeout, on-crash, on-exit-0, dir, env"}},
 		{"bad signal", "\n# lnmp: stop-signal=SIGFOO\na: x\n", 2, []string{"stop-signal", "TERM, INT, QUIT", `"SIGFOO"`}},
 		{"bad timeout", "# lnmp: stop-timeout=30\na: x\n", 1, []string{"stop-timeout", "30s"}},
