@@ -101,3 +101,25 @@ func replaceInvalid(s string) string {
 	}
 	return b.String()
 }
+
+// FuzzAppendString checks every string against encoding/json's reading of
+// what appendString writes: valid JSON, the same text, U+FFFD for each
+// invalid byte, and the validity reported right.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain ascii, 16+ bytes long", "a\"b\\c\x00\x1f\x7f", "ünï\xff\xfe✓ tail of eight", "\x1f\x20\x21\x22\x5b\x5c\x5d~~"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		out, valid := appendString(nil, s)
+		var got string
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%q: %v", out, err)
+		}
+		if want := replaceInvalid(string(s)); got != want {
+			t.Fatalf("%q: decodes to %q, want %q", s, got, want)
+		}
+		if valid != utf8.Valid(s) {
+			t.Fatalf("%q: valid %v", s, valid)
+		}
+	})
+}
