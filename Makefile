@@ -26,8 +26,9 @@ test: lint ## every test, with the race detector; integration tests need root
 	$(GO) test -race -count=1 -timeout 30m ./...
 	cd test && $(GO) test -race -count=1 ./...
 
-bench: ## lnmp-init vs supervisord vs tini, each as PID 1 (root)
+bench: ## lnmp-init vs supervisord vs tini, each as PID 1, and child output through childlog (root)
 	scripts/install-deps.sh --bench
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./childlog
 	$(GO) run ./bench -runs 3
 
 image-base: ## base image lnmp-base:test for the container tests: Debian 12 via mmdebstrap, no registry (root, docker)

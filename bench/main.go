@@ -31,7 +31,12 @@
 // It needs root, unshare, nginx, php-fpm, supervisord and tini, and builds
 // lnmp-init unless -lnmp-init names a binary. From the module root:
 //
-//	go run ./bench [-runs 3] [-only lnmp-init,tini] [-reload=false] [-v] [-lnmp-init PATH]
+// A third table, unless -child-logs=false, measures children's output
+// through package childlog, tagged and passed through: nginx's access log
+// at the highest rate the machine sustains, lines per second and the
+// relaying process's CPU per line (childlogs.go).
+//
+//	go run ./bench [-runs 3] [-only lnmp-init,tini] [-reload=false] [-child-logs=false] [-v] [-lnmp-init PATH]
 package main
 
 import (
@@ -49,6 +54,9 @@ import (
 )
 
 func main() {
+	if mode := os.Getenv(relayEnv); mode != "" {
+		os.Exit(relayMain(mode, os.Args[1:]))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -59,6 +67,8 @@ type config struct {
 	verbose  bool
 	lnmpInit string
 	reload   bool
+	// childLogs asks for the child-output table (package childlog).
+	childLogs bool
 }
 
 // reloadWanted reports whether the reload table is measured: asked for,
@@ -103,6 +113,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		reloads, reloadFailed = reloadBenchmark(ctx, r, cfg.runs, stderr)
 		failed = failed || reloadFailed
 	}
+	var logSamples map[string][]logSample
+	if cfg.childLogs && ctx.Err() == nil {
+		var logsFailed bool
+		logSamples, logsFailed = r.childLogBenchmark(ctx, cfg.runs, stderr)
+		failed = failed || logsFailed
+	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "bench: interrupted")
 		return 130
@@ -111,6 +127,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout)
 	if cfg.reloadWanted() {
 		printReload(stdout, cfg, reloads)
+	}
+	if cfg.childLogs {
+		printChildLogs(stdout, logSamples, cfg.runs)
 	}
 	fmt.Fprintln(stdout, footer(args, r.bin, cfg.runs, began))
 	fmt.Fprintf(stderr, "bench: took %s\n", time.Since(began).Round(100*time.Millisecond))
@@ -198,6 +217,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Var(&cfg.only, "only", "run only these inits (repeatable or comma-separated): "+strings.Join(contenderNames(), ", "))
 	fs.BoolVar(&cfg.verbose, "v", false, "copy every PID 1's output to stderr")
 	fs.BoolVar(&cfg.reload, "reload", true, "also time lnmp-init's hot reload and run the reload storm (second table); needs lnmp-init selected")
+	fs.BoolVar(&cfg.childLogs, "child-logs", true, "also measure child output through package childlog against pass-through (third table)")
 	fs.StringVar(&cfg.lnmpInit, "lnmp-init", "", "prebuilt lnmp-init binary; empty: build ./cmd/lnmp-init into a temp dir")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Installs what lnmp-init's demo, tests and benchmark need from Debian or
 # Ubuntu packages, skipping what is already there. Needs root.
-#   install-deps.sh          nginx and php-fpm (demo, tests)
-#   install-deps.sh --bench  also supervisor and tini (the benchmark's rivals)
+#   install-deps.sh          nginx, php-fpm (demo, tests) and supervisor (the
+#                            oracle of the migrate tests: supervisord's own
+#                            config reader)
+#   install-deps.sh --bench  also tini (the benchmark's other rival)
 set -euo pipefail
 want=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || want+=(nginx)
 compgen -G "/usr/sbin/php-fpm*" >/dev/null || [ -x /usr/local/sbin/php-fpm ] || want+=(php-fpm)
 command -v unshare >/dev/null 2>&1 || want+=(util-linux)
 command -v setpriv >/dev/null 2>&1 || want+=(util-linux)
+command -v supervisord >/dev/null 2>&1 || want+=(supervisor)
 if [ "${1:-}" = "--bench" ]; then
-  command -v supervisord >/dev/null 2>&1 || want+=(supervisor)
   command -v tini >/dev/null 2>&1 || want+=(tini)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0

@@ -33,6 +33,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return probe(args[1:], stdout, stderr)
 		case "env":
 			return printEnv(args[1:], stdout, stderr)
+		case "migrate":
+			return migrateConfig(args[1:], stdout, stderr)
 		}
 	}
 	return serve(args, stdout, stderr)

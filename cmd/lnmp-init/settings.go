@@ -210,6 +210,8 @@ Usage:
   lnmp-init probe ready|live     ask a running lnmp-init (exit 0 or 1)
                                  (also --health-addr, --timeout=2s)
   lnmp-init env [flags]          list every LNMP_ variable with its value now
+  lnmp-init migrate FILE         print what replaces a supervisord config
+                                 (also --procfile=PATH)
   lnmp-init version              print the version
 
 Flags (each can also be set by its environment variable; a flag wins):
