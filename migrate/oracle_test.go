@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
+	"github.com/lnmp-init/lnmp-init/internal/testenv"
 )
 
 // oracleProgram is a process as supervisord itself reads it (oracle.py).
@@ -42,7 +42,7 @@ func supervisorPython(t *testing.T) string {
 	t.Helper()
 	bin, err := exec.LookPath("supervisord")
 	if err != nil {
-		lnmptest.SkipOrFail(t, "supervisord is not installed (apt-get install supervisor): it is the oracle of what a config means")
+		testenv.SkipOrFail(t, "supervisord is not installed (apt-get install supervisor): it is the oracle of what a config means")
 	}
 	f, err := os.Open(bin)
 	if err != nil {
