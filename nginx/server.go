@@ -117,11 +117,13 @@ func (s *Server) Ready(ctx context.Context, pid int) error {
 	return nil
 }
 
-// Watch watches the running nginx whose master is pid until ctx ends, and
-// returns an error once it is hung: its master, or every one of its
-// workers, stopped (SIGSTOP, a debugger) for hang. nginx's master sleeps
-// until a signal comes, so unlike php-fpm's its scheduling says nothing.
-func (s *Server) Watch(ctx context.Context, pid int, hang time.Duration) error {
+// Watch watches the running nginx whose master is pid until ctx ends. A
+// stopped master, or every worker stopped (SIGSTOP, a debugger), serves
+// nothing: it calls answering(false) at once, answering(true) when that
+// ends, and returns an error once it has lasted hang (0: never), after
+// which only a restart helps. nginx's master sleeps until a signal comes,
+// so unlike php-fpm's its scheduling says nothing.
+func (s *Server) Watch(ctx context.Context, pid int, hang time.Duration, answering func(bool)) error {
 	var since time.Time // when it was first seen stopped; zero while not
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -141,11 +143,14 @@ func (s *Server) Watch(ctx context.Context, pid int, hang time.Duration) error {
 		}
 		now := time.Now()
 		switch {
-		case !stopped:
+		case !stopped && !since.IsZero():
 			since = time.Time{}
+			answering(true)
+		case !stopped:
 		case since.IsZero():
 			since = now
-		case now.Sub(since) >= hang:
+			answering(false)
+		case hang > 0 && now.Sub(since) >= hang:
 			return fmt.Errorf("nginx's %s stopped for %v", what, now.Sub(since).Round(time.Second))
 		}
 		select {

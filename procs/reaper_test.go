@@ -209,7 +209,7 @@ func TestDescendantsAndHasChildren(t *testing.T) {
 	if kids := Snapshot().Children(os.Getpid()); len(kids) != 1 || kids[0] != cmd.Process.Pid {
 		t.Fatalf("Children = %v, want [%d]", kids, cmd.Process.Pid)
 	}
-	if n := SignalDescendants(unix.SIGKILL); n < 1 {
+	if n := SignalDescendants(unix.SIGKILL, nil); n < 1 {
 		t.Fatalf("SignalDescendants reached %d processes", n)
 	}
 	<-exits

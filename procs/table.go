@@ -176,11 +176,15 @@ func HasChildren() (bool, error) {
 	}
 }
 
-// SignalDescendants sends sig to every process below lnmp-init and returns
-// how many it reached.
-func SignalDescendants(sig unix.Signal) int {
+// SignalDescendants sends sig to every process below lnmp-init that keep
+// accepts (nil: all) and returns how many it reached.
+func SignalDescendants(sig unix.Signal, keep func(Proc) bool) int {
 	n := 0
-	for _, pid := range Snapshot().Descendants(os.Getpid()) {
+	t := Snapshot()
+	for _, pid := range t.Descendants(os.Getpid()) {
+		if keep != nil && !keep(t[pid]) {
+			continue
+		}
 		if unix.Kill(pid, sig) == nil {
 			n++
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/lnmp-init/lnmp-init/listen"
 	"github.com/lnmp-init/lnmp-init/nginx"
 	"github.com/lnmp-init/lnmp-init/phpfpm"
+	"github.com/lnmp-init/lnmp-init/procfile"
 	"github.com/lnmp-init/lnmp-init/reload"
 	"github.com/lnmp-init/lnmp-init/supervisor"
 )
@@ -26,8 +27,11 @@ type Options struct {
 	PhpFpmBin, PhpFpmConfig string
 	NginxBin, NginxConfig   string
 	// Watch are more paths to reload on (--watch).
-	Watch  []string
-	Timing Timing
+	Watch []string
+	// Procfile names the programs to run beside the servers; PreStart
+	// holds the pre-start tasks, one a line.
+	Procfile, PreStart string
+	Timing             Timing
 }
 
 // Timing is the supervisor's timing settings.
@@ -57,10 +61,12 @@ func (e *SettingError) Unwrap() error { return e.Err }
 
 // Stack is php-fpm and nginx as this lnmp-init runs them.
 type Stack struct {
-	FPM     *phpfpm.Server
-	Nginx   *nginx.Server
-	opts    Options
-	runtime runtimeDir
+	FPM      *phpfpm.Server
+	Nginx    *nginx.Server
+	Programs []procfile.Program
+	Tasks    []procfile.Task
+	opts     Options
+	runtime  runtimeDir
 }
 
 // Discover finds the binaries and reads the configs. Every error is a
@@ -88,6 +94,9 @@ func Discover(opts Options, run Runner) (*Stack, error) {
 	}
 	if st.Nginx, err = nginx.NewServer(nginxBin, nginxPath, nginx.Runner(run), st.runtime.get); err != nil {
 		return nil, &SettingError{"nginx-config", err}
+	}
+	if err := st.loadPrograms(opts); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -141,9 +150,11 @@ func (st *Stack) Supervisor(log *zap.Logger) supervisor.Config {
 	ngx.Path, ngx.Args = st.Nginx.Bin, launchArgs(log, "nginx", st.Nginx.LaunchArgs)
 	ngx.Free = freeAddrs(log, "nginx", func() []listen.Addr { return st.Nginx.Config().Listens })
 	ngx.Ready = st.Nginx.Ready
-	if hang > 0 {
-		ngx.Watch = func(ctx context.Context, pid int, _ func(bool)) error { return st.Nginx.Watch(ctx, pid, hang) }
+	ngx.Watch = func(ctx context.Context, pid int, answering func(bool)) error {
+		return st.Nginx.Watch(ctx, pid, hang, answering)
 	}
+	cfg.Children = append(cfg.Children, st.programSpecs()...)
+	cfg.Tasks = st.taskSpecs()
 	return cfg
 }
 

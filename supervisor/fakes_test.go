@@ -94,6 +94,7 @@ type fakeHost struct {
 	mu       sync.Mutex
 	children bool
 	all      []unix.Signal
+	others   []unix.Signal
 }
 
 func (h *fakeHost) HasChildren() (bool, error) {
@@ -155,7 +156,7 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	h.s.now = func() time.Time { return h.now }
 	t.Cleanup(func() { close(h.s.quit) })
 	h.s.startedAt = h.now
-	h.s.startNext()
+	h.s.begin()
 	return h
 }
 
@@ -245,4 +246,16 @@ func equalSignals(a, b []unix.Signal) bool {
 		}
 	}
 	return true
+}
+
+// exitOf is the exit of process p with wait status ws.
+func exitOf(p *fakeProc, ws unix.WaitStatus) procs.Exit {
+	return procs.Exit{Pid: p.pid, Status: ws}
+}
+
+func (h *fakeHost) SignalOthers(sig unix.Signal, _ []int) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.others = append(h.others, sig)
+	return 0
 }

@@ -167,3 +167,41 @@ func TestWatchRunsOnlyWhileReady(t *testing.T) {
 		t.Fatalf("watch of %d ended, want %d", got, pid)
 	}
 }
+
+// TestCrashDuringTheDrainIsHealed: load balancers still send during the
+// drain, so a crash then is restarted; the stop goes on as planned and a
+// healed crash leaves the exit code at 0.
+func TestCrashDuringTheDrainIsHealed(t *testing.T) {
+	h := runningHarness(t, testConfig())
+	h.s.onSignal(unix.SIGTERM)
+	h.exit("php-fpm", killedBy(unix.SIGKILL))
+	h.advance(time.Millisecond)
+	if h.l.launches("php-fpm") != 2 {
+		t.Fatalf("php-fpm launched %d times, want a restart during the drain", h.l.launches("php-fpm"))
+	}
+	h.ready("php-fpm")
+	h.advance(5 * time.Second)
+	h.wantSignals("nginx", unix.SIGQUIT)
+	h.exit("nginx", exitCode(0))
+	h.wantSignals("php-fpm", unix.SIGQUIT)
+	h.exit("php-fpm", exitCode(0))
+	h.wantPhase(done)
+	if h.s.code != 0 {
+		t.Fatalf("exit code %d, want 0", h.s.code)
+	}
+}
+
+// TestOrphansGetSIGTERMAtOnce: once the servers are gone, leftovers that no
+// child owns get SIGTERM at once and SIGKILL a second later, not at the end
+// of the request budget.
+func TestOrphansGetSIGTERMAtOnce(t *testing.T) {
+	h := runningHarness(t, testConfig())
+	h.s.onSignal(unix.SIGINT)
+	h.exit("nginx", exitCode(0))
+	h.h.set(true)
+	h.exit("php-fpm", exitCode(0))
+	h.wantPhase(reaping)
+	if len(h.h.others) != 1 || h.h.others[0] != unix.SIGTERM {
+		t.Fatalf("signals to the others: %v, want SIGTERM at once", h.h.others)
+	}
+}

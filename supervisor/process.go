@@ -1,7 +1,9 @@
 package supervisor
 
 import (
+	"fmt"
 	"os"
+	"slices"
 	"os/exec"
 	"time"
 
@@ -34,6 +36,9 @@ type Host interface {
 	// SignalAll signals every process below lnmp-init and returns how many
 	// it reached.
 	SignalAll(sig unix.Signal) int
+	// SignalOthers signals every process below lnmp-init outside the
+	// process groups groups and returns how many it reached.
+	SignalOthers(sig unix.Signal, groups []int) int
 }
 
 // Observer is told of lifecycle events, for metrics. It is called from the
@@ -61,10 +66,14 @@ func (NopObserver) OrphanReaped()                   {}
 // process group.
 type ReaperLauncher struct {
 	Reaper *procs.Reaper
-	// Stdin, Stdout and Stderr are what children read from and write to;
-	// nil means nothing to read (os/exec opens /dev/null each time) and
-	// lnmp-init's own output.
-	Stdin, Stdout, Stderr *os.File
+	// Stdin is what children read; nil means nothing (os/exec opens
+	// /dev/null each time). Give /dev/null opened once: then a start needs
+	// no descriptor of its own, even when lnmp-init is short of them.
+	Stdin *os.File
+	// Output returns the stdout and stderr of one start of the named
+	// child; the launcher closes them once the child has started (it keeps
+	// its own copies). Nil means lnmp-init's own.
+	Output func(name string) (stdout, stderr *os.File, err error)
 }
 
 // Launch starts spec's program.
@@ -74,17 +83,19 @@ func (l ReaperLauncher) Launch(spec *Spec, exits chan<- procs.Exit) (Process, er
 		args = spec.Args()
 	}
 	cmd := exec.Command(spec.Path, args...)
-	// Stdin is /dev/null, opened once: a start must not need a descriptor
-	// of its own, even when lnmp-init is short of them.
+	cmd.Dir, cmd.Env = spec.Dir, spec.Env
 	if l.Stdin != nil {
 		cmd.Stdin = l.Stdin
 	}
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if l.Stdout != nil {
-		cmd.Stdout = l.Stdout
-	}
-	if l.Stderr != nil {
-		cmd.Stderr = l.Stderr
+	if l.Output != nil {
+		stdout, stderr, err := l.Output(spec.Name)
+		if err != nil {
+			return nil, fmt.Errorf("output of %s: %w", spec.Name, err)
+		}
+		defer stdout.Close()
+		defer stderr.Close()
+		cmd.Stdout, cmd.Stderr = stdout, stderr
 	}
 	// Its own process group lets lnmp-init signal the workers a master left
 	// behind, and keeps a terminal's Ctrl-C from reaching the children
@@ -117,4 +128,9 @@ type OSHost struct{}
 func (OSHost) HasChildren() (bool, error) { return procs.HasChildren() }
 
 // SignalAll signals every descendant of lnmp-init.
-func (OSHost) SignalAll(sig unix.Signal) int { return procs.SignalDescendants(sig) }
+func (OSHost) SignalAll(sig unix.Signal) int { return procs.SignalDescendants(sig, nil) }
+
+// SignalOthers signals every descendant outside groups.
+func (OSHost) SignalOthers(sig unix.Signal, groups []int) int {
+	return procs.SignalDescendants(sig, func(p procs.Proc) bool { return !slices.Contains(groups, p.PGid) })
+}

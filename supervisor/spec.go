@@ -19,8 +19,11 @@ import (
 type Spec struct {
 	// Name is how logs and metrics call the child: "php-fpm", "nginx".
 	Name string
-	// Path is the program.
+	// Path is the program; Dir its working directory and Env its
+	// environment (empty: lnmp-init's own).
 	Path string
+	Dir  string
+	Env  []string
 	// Args returns its arguments (without argv[0]) for each start, which
 	// may differ from one start to the next (see package lastgood). Nil
 	// means none.
@@ -52,13 +55,41 @@ type Spec struct {
 	// ReloadSignal asks the child to re-read its config (SIGHUP for nginx,
 	// SIGUSR2 for php-fpm).
 	ReloadSignal unix.Signal
+
+	// Program marks a program of the Procfile, run beside the servers:
+	// it starts once the first child (php-fpm) is ready, has no part in
+	// readiness, gets StopSignal, sent to its whole process group (a
+	// shell's children get it too), as soon as a stop begins, and is
+	// waited for within StopTimeout, or the whole stop budget when zero.
+	// OnCrash and OnExit0 say what its own exit does.
+	Program          bool
+	StopTimeout      time.Duration
+	OnCrash, OnExit0 Action
 }
+
+// Action is what a program's own exit does.
+type Action int
+
+const (
+	// Restart starts it again: after a crash with the backoff and within
+	// the crash limit, after an exit 0 without counting a crash.
+	Restart Action = iota
+	// Exit ends lnmp-init: the stop begins, with the drain, and lnmp-init
+	// exits with the program's code.
+	Exit
+	// Ignore leaves it stopped (for an exit 0 only).
+	Ignore
+)
 
 // Config is the supervisor's policy.
 type Config struct {
 	// Children in start order; they stop in reverse order, so the front
 	// (nginx) stops taking requests before the back (php-fpm) stops.
+	// Programs (Spec.Program) come after the servers.
 	Children []Spec
+	// Tasks run one after the other, each to its end, before any child
+	// starts: one that fails ends lnmp-init with its exit code.
+	Tasks []Spec
 	// DrainDelay keeps every child serving after a stop request, while load
 	// balancers still send traffic.
 	DrainDelay time.Duration

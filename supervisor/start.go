@@ -24,12 +24,15 @@ type child struct {
 	answering bool               // the watch saw it answer last (true when it has no watch)
 	hung      bool               // the watch found it hung; killed, its exit is due
 	restartAt time.Time          // zero: no (re)start pending
+	stopBy    time.Time          // a program's stop escalates then
+	stopRung  rung               // how far a program's stop has escalated
 	crashes   []time.Time        // within the crash window
 	restarts  int
 	leftover  Process   // the crashed process, whose workers must be gone before a restart
 	freeSince time.Time // since when its addresses are waited for
 	reloading bool      // its reload signal was sent and the reload is not over
 	lastExit  int       // exit code of its last process, -1 before any exit
+	pgid      int       // the process group of its last process
 }
 
 type readyResult struct {
@@ -66,7 +69,7 @@ func (s *Supervisor) launch(c *child) {
 		return
 	}
 	now := s.now()
-	c.proc, c.gen, c.ready, c.launched = p, c.gen+1, false, now
+	c.proc, c.gen, c.ready, c.launched, c.pgid = p, c.gen+1, false, now, p.Pid()
 	c.readyBy = now.Add(s.cfg.StartTimeout)
 	s.logChild(c).Info("child started", zap.Int("pid", p.Pid()))
 	s.deps.Observer.ChildStarted(c.spec.Name)
@@ -111,13 +114,19 @@ func (s *Supervisor) markReady(c *child) {
 	s.watch(c)
 	now := s.now()
 	s.logChild(c).Info("child ready", zap.Int("pid", c.proc.Pid()), zap.Duration("after", now.Sub(c.launched)))
+	if c.spec.Program {
+		return // no part in the start sequence or in readiness
+	}
+	if s.indexOf(c) == 0 && !s.programsStarted && s.phase <= running {
+		s.startPrograms()
+	}
 	switch s.phase {
 	case starting:
-		if s.indexOf(c) == s.started-1 && s.started < len(s.children) {
+		if s.indexOf(c) == s.started-1 && s.started < s.servers {
 			s.startNext()
 			return
 		}
-		for _, x := range s.children {
+		for _, x := range s.children[:s.servers] {
 			if !x.ready {
 				return // a child restarted during start; wait for the rest
 			}
@@ -203,6 +212,10 @@ func (s *Supervisor) onReadyTimeout(c *child) {
 // onExit handles the exit of one of the supervisor's own children: during
 // a stop it moves the stop on, before one it is a failed start or a crash.
 func (s *Supervisor) onExit(e procs.Exit) {
+	if s.task != nil && e.Pid == s.task.Pid() {
+		s.onTaskExit(e)
+		return
+	}
 	c := s.childByPid(e.Pid)
 	if c == nil {
 		return // a process the supervisor already gave up on
@@ -219,8 +232,13 @@ func (s *Supervisor) onExit(e procs.Exit) {
 		zap.String("how", e.String()), zap.Bool("expected", expected))
 	s.deps.Observer.ChildExited(c.spec.Name, e)
 	switch {
+	case s.phase == draining && !c.spec.Program:
+		// Load balancers still send during the drain: heal it.
+		s.onCrash(c, proc, e)
 	case s.phase >= draining:
 		s.onExitDuringStop(c, proc, e)
+	case c.spec.Program:
+		s.onProgramExit(c, proc, e)
 	case s.phase == starting && !c.wasReady:
 		// Its workers, if any, get the graceful stop with the rest.
 		_ = proc.SignalGroup(unix.SIGQUIT)
@@ -282,6 +300,10 @@ func (s *Supervisor) crashed(c *child, code int, how string) {
 // again soon, or gives up on this start.
 func (s *Supervisor) start(c *child) {
 	now := s.now()
+	if s.phase > draining {
+		c.restartAt = time.Time{}
+		return // the servers' stops have begun: no restart any more
+	}
 	if c.leftover != nil && c.leftover.SignalGroup(0) == nil && now.Sub(c.crashes[len(c.crashes)-1]) < EscalationReserve {
 		c.restartAt = now.Add(restartPoll)
 		return

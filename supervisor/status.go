@@ -32,6 +32,9 @@ type ChildStatus struct {
 	// LastExit is the exit code of its last process that ended (128+N
 	// for signal N), -1 while none has.
 	LastExit int
+	// Program is true for a program of the Procfile, which has no part
+	// in readiness.
+	Program bool
 }
 
 // Status returns the latest snapshot.
@@ -47,11 +50,12 @@ func (s *Supervisor) publish() {
 	}
 	for _, c := range s.children {
 		cs := ChildStatus{Name: c.spec.Name, Running: c.proc != nil, Ready: c.ready && c.answering,
-			Unanswering: c.ready && !c.answering, Hung: c.hung, Restarts: c.restarts, LastExit: c.lastExit}
+			Unanswering: c.ready && !c.answering, Hung: c.hung, Restarts: c.restarts, LastExit: c.lastExit,
+			Program: c.spec.Program}
 		if c.proc != nil {
 			cs.Pid = c.proc.Pid()
 		}
-		st.Ready = st.Ready && cs.Ready
+		st.Ready = st.Ready && (cs.Ready || cs.Program)
 		st.Live = st.Live && !c.hung
 		st.Children = append(st.Children, cs)
 	}

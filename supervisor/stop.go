@@ -53,6 +53,10 @@ type stop struct {
 	rung       rung
 	rungEnd    time.Time // when the wait of the current rung ends
 	held       bool      // the current child's stop signal waits for its reload
+	// orphansKillAt is when the leftovers no child owns (outside
+	// orphanGroups) get SIGKILL.
+	orphansKillAt time.Time
+	orphanGroups  []int
 	// strongest is the strongest escalation signal that reached a process:
 	// a stop that needed one exits 128+it.
 	strongest unix.Signal
@@ -68,7 +72,7 @@ func (s *Supervisor) requestStop(reason string, drain bool) {
 	now := s.now()
 	wasRunning := s.phase == running
 	s.stop = stop{reason: reason, begun: now, deadline: now.Add(s.cfg.StopTimeout), phaseBegun: now,
-		current: len(s.children) - 1}
+		current: s.servers - 1}
 	close(s.stopping)
 	for _, c := range s.children {
 		// No restart, and no start timeout: the stop bounds everything now.
@@ -76,6 +80,17 @@ func (s *Supervisor) requestStop(reason string, drain bool) {
 		c.endWaits()
 	}
 	drain = drain && wasRunning && s.cfg.DrainDelay > 0
+	// Programs (a queue worker finishing its job) and a pre-start task get
+	// their stop signal now, while the servers drain.
+	for _, c := range s.children[s.servers:] {
+		if c.proc != nil {
+			s.stopProgram(c, now)
+		}
+	}
+	if s.task != nil {
+		s.log.Info("stopping the pre-start task", zap.Int("pid", s.task.Pid()))
+		_ = s.task.SignalGroup(s.cfg.Tasks[s.taskIdx].StopSignal)
+	}
 	level := zap.InfoLevel
 	if s.gaveUp {
 		level = zap.ErrorLevel
@@ -111,13 +126,26 @@ func (s *Supervisor) stopWake() time.Time {
 	case stopping:
 		return s.stop.rungEnd
 	case reaping:
-		return minTime(s.stop.rungEnd, s.now().Add(reapPoll))
+		next := minTime(s.stop.rungEnd, s.now().Add(reapPoll))
+		if !s.stop.orphansKillAt.IsZero() {
+			next = minTime(next, s.stop.orphansKillAt)
+		}
+		return next
 	}
 	return time.Time{}
 }
 
 // onStopTimers runs the stop's steps that are due at now.
 func (s *Supervisor) onStopTimers(now time.Time) {
+	if s.phase >= draining {
+		s.onProgramTimers(now)
+	}
+	if s.phase == reaping && !s.stop.orphansKillAt.IsZero() && !now.Before(s.stop.orphansKillAt) {
+		s.stop.orphansKillAt = time.Time{}
+		if n := s.deps.Host.SignalOthers(unix.SIGKILL, s.stop.orphanGroups); n > 0 {
+			s.log.Warn("leftover processes survived SIGTERM", zap.Int("processes", n), zap.String("signal", "SIGKILL"))
+		}
+	}
 	switch {
 	case s.finishWhenNoneLeft():
 	case s.phase == draining && !now.Before(s.stop.drainEnd):
@@ -127,8 +155,12 @@ func (s *Supervisor) onStopTimers(now time.Time) {
 	}
 }
 
-// endDrain ends the drain delay: the children's stops begin.
+// endDrain ends the drain delay: the children's stops begin, and a
+// restart still pending after a crash in the drain is dropped.
 func (s *Supervisor) endDrain() {
+	for _, c := range s.children {
+		c.restartAt = time.Time{}
+	}
 	d := s.now().Sub(s.stop.phaseBegun)
 	s.deps.Observer.PhaseDone("drain", d)
 	s.log.Info("drain delay over", zap.Duration("duration", d))
@@ -159,14 +191,39 @@ func (s *Supervisor) stopNext() {
 	}
 	// The leftovers keep the deadline of the child stopped before them:
 	// php-fpm's workers outlive their master only within its own bound.
+	// Programs still stopping are waited for until their own deadlines.
 	if s.phase != stopping {
 		s.stop.rungEnd = s.stop.deadline.Add(-EscalationReserve)
+	}
+	if p := s.programsWake(); !p.IsZero() {
+		s.stop.rungEnd = maxTime(s.stop.rungEnd, p)
 	}
 	s.phase = reaping
 	if s.finishWhenNoneLeft() {
 		return
 	}
+	s.stopOrphans(now)
 	s.log.Info("waiting for leftover processes", zap.Duration("bound", s.stop.rungEnd.Sub(now)))
+}
+
+// stopOrphans sends SIGTERM, at once, to the leftovers outside the
+// children's process groups: orphans a PHP exec() or a program left in a
+// session of their own, which no request waits for and no graceful stop
+// ever reaches. SIGKILL follows termGrace later. A server's own workers,
+// in its group, keep the bound of their graceful stop. Neither signal
+// makes the stop's exit code: the children stopped cleanly.
+func (s *Supervisor) stopOrphans(now time.Time) {
+	var groups []int
+	for _, c := range s.children {
+		if c.pgid != 0 {
+			groups = append(groups, c.pgid)
+		}
+	}
+	if n := s.deps.Host.SignalOthers(unix.SIGTERM, groups); n > 0 {
+		s.log.Info("stopping leftover processes that no child owns", zap.Int("processes", n), zap.String("signal", "SIGTERM"))
+		s.stop.orphansKillAt = now.Add(termGrace)
+		s.stop.orphanGroups = groups
+	}
 }
 
 // releaseHeldStop sends c the stop signal its reload held back.
@@ -224,8 +281,12 @@ func (s *Supervisor) onExitDuringStop(c *child, proc Process, e procs.Exit) {
 		s.code = e.Code()
 	}
 	// Workers a master left behind get the graceful stop too, rather than
-	// serving on with no master until the deadline.
-	_ = proc.SignalGroup(unix.SIGQUIT)
+	// serving on with no master until the deadline. (A program's group
+	// had its stop signal already.)
+	c.stopBy = time.Time{}
+	if !c.spec.Program {
+		_ = proc.SignalGroup(unix.SIGQUIT)
+	}
 	switch s.phase {
 	case stopping:
 		if c == s.children[s.stop.current] {
@@ -327,7 +388,7 @@ func (s *Supervisor) signalPhase(sig unix.Signal) {
 // finishWhenNoneLeft ends the stop once it waits for leftovers and none is
 // left, and reports whether it did.
 func (s *Supervisor) finishWhenNoneLeft() bool {
-	if s.phase != reaping || s.processesLeft() {
+	if s.phase != reaping || s.programsLeft() || s.task != nil || s.processesLeft() {
 		return false
 	}
 	s.finish()

@@ -15,7 +15,8 @@ import (
 type phase int
 
 const (
-	starting phase = iota // children start one by one, each once ready
+	preStart phase = iota // the pre-start tasks run, one by one
+	starting              // children start one by one, each once ready
 	running               // every child started; crashes are restarted
 	draining              // stop requested; everything still serves
 	stopping              // children get their stop signal, front first
@@ -23,7 +24,7 @@ const (
 	done
 )
 
-var phaseNames = [...]string{"starting", "running", "draining", "stopping", "reaping", "done"}
+var phaseNames = [...]string{"pre-start", "starting", "running", "draining", "stopping", "reaping", "done"}
 
 func (p phase) String() string { return phaseNames[p] }
 
@@ -66,8 +67,12 @@ type Supervisor struct {
 	stopping   chan struct{} // closed when the stop begins
 	quit       chan struct{} // closed when Run returns
 
-	phase     phase
-	started   int // children launched during starting
+	phase           phase
+	servers         int // children that are servers (the rest are programs)
+	started         int // servers launched during starting
+	programsStarted bool
+	task            Process // the pre-start task running, if any
+	taskIdx         int
 	startedAt time.Time
 	stop      stop
 
@@ -104,6 +109,9 @@ func New(cfg Config, deps Deps) *Supervisor {
 	}
 	for i := range cfg.Children {
 		s.children = append(s.children, &child{spec: &cfg.Children[i], lastExit: -1})
+		if !cfg.Children[i].Program {
+			s.servers++
+		}
 	}
 	s.publish()
 	return s
@@ -114,7 +122,7 @@ func New(cfg Config, deps Deps) *Supervisor {
 func (s *Supervisor) Run() Result {
 	defer close(s.quit)
 	s.startedAt = s.now()
-	s.startNext()
+	s.begin()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for s.phase != done {
@@ -150,6 +158,16 @@ func (s *Supervisor) Run() Result {
 	return Result{Code: s.code, Reason: s.stop.reason}
 }
 
+// begin runs the pre-start tasks, if any, or starts the first child.
+func (s *Supervisor) begin() {
+	if len(s.cfg.Tasks) > 0 {
+		s.runTask(0)
+		return
+	}
+	s.phase = starting
+	s.startNext()
+}
+
 // Stopping is closed when a stop begins: from then on no reload starts.
 func (s *Supervisor) Stopping() <-chan struct{} { return s.stopping }
 
@@ -168,6 +186,7 @@ func (s *Supervisor) nextWake() (time.Time, bool) {
 		}
 	}
 	consider(s.stopWake())
+	consider(s.programsWake())
 	return next, !next.IsZero()
 }
 

@@ -325,7 +325,7 @@ func TestStartTimeout(t *testing.T) {
 func TestLaunchFailure(t *testing.T) {
 	h := &harness{t: t, l: &fakeLauncher{fail: errors.New("exec: no such file")}, h: &fakeHost{}}
 	h.s = New(testConfig(), Deps{Launcher: h.l, Host: h.h})
-	h.s.startNext()
+	h.s.begin()
 	h.wantPhase(done)
 	if h.s.code != 127 {
 		t.Fatalf("code %d, want 127", h.s.code)

@@ -9,10 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/lnmp-init/lnmp-init/childlog"
 	"github.com/lnmp-init/lnmp-init/health"
 	"github.com/lnmp-init/lnmp-init/metrics"
 	"github.com/lnmp-init/lnmp-init/procs"
@@ -52,9 +54,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			return exitCode(stderr, settingError("health-addr", "%v", err))
 		}
 	}
-	if r.out, err = childOutput(); err != nil {
-		return exitCode(stderr, err)
+	if r.stdin, err = os.Open(os.DevNull); err != nil {
+		return exitCode(stderr, fmt.Errorf("open %s for the children: %w", os.DevNull, err))
 	}
+	r.out = childLogs(set, stackNames(st))
 	// The input is good: from here on lnmp-init logs.
 	st.Log(r.log, zap.String("version", version), zap.Int("pid", os.Getpid()))
 	for _, w := range envWarnings() {
@@ -63,7 +66,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err := procs.BecomeSubreaper(); err != nil {
 		r.log.Warn("cannot become a subreaper; orphans of the children will not be reaped", zap.Error(err))
 	}
-	if r.out.relayed {
+	if set.ChildLogs == "raw" && r.out.Relayed() {
 		r.log.Info("stdout or stderr cannot be reopened by the children (a pipe of another user); relaying their output")
 	}
 	return r.serve(set, st, reaper, probes)
@@ -86,7 +89,7 @@ func (r *running) serve(set *settings, st *stack.Stack, reaper *procs.Reaper, pr
 	mx := metrics.New(childNames(cfg), func() *supervisor.Status { return sup.Status() })
 	reloadAsks := make(chan struct{}, 1)
 	sup = supervisor.New(cfg, supervisor.Deps{
-		Launcher: supervisor.ReaperLauncher{Reaper: reaper, Stdout: r.out.stdout, Stderr: r.out.stderr},
+		Launcher: supervisor.ReaperLauncher{Reaper: reaper, Stdin: r.stdin, Output: r.out.Files},
 		Host:     supervisor.OSHost{},
 		Signals:  r.intake.Control,
 		Orphans:  reaper.Orphans(),
@@ -130,7 +133,8 @@ func (r *running) serve(set *settings, st *stack.Stack, reaper *procs.Reaper, pr
 type running struct {
 	intake *procs.Intake
 	log    *zap.Logger
-	out    *childIO
+	stdin  *os.File       // /dev/null, the children's stdin
+	out    *childlog.Logs // the children's stdout and stderr
 	stack  *stack.Stack
 
 	cancelBackground context.CancelFunc
@@ -162,8 +166,11 @@ func (r *running) stop() {
 	}
 	// 3. The children's relayed output, now that no child can write more,
 	// and the copies of the last good configs, which none reads any more.
-	if r.out != nil {
-		r.out.flush()
+	if r.out != nil && !r.out.Close(outputFlushWait) {
+		r.log.Warn("some of the children's last output was not written", zap.Duration("waited", outputFlushWait))
+	}
+	if r.stdin != nil {
+		_ = r.stdin.Close()
 	}
 	if r.stack != nil {
 		if err := r.stack.Close(); err != nil {
@@ -178,6 +185,33 @@ func (r *running) stop() {
 	r.intake.Stop()
 }
 
+// outputFlushWait bounds how long lnmp-init waits, at exit, for the last
+// lines of its children to be written.
+const outputFlushWait = time.Second
+
+// childLogs carries the children's output as --child-logs says, to the
+// very files lnmp-init's own log writes to.
+func childLogs(set *settings, names []string) *childlog.Logs {
+	mode, _ := childlog.ParseMode(set.ChildLogs) // validated already
+	format := childlog.JSON
+	if set.LogFormat == "console" {
+		format = childlog.Console
+	}
+	return childlog.New(os.Stdout, os.Stderr, childlog.Options{Mode: mode, Format: format, Names: names})
+}
+
+// stackNames are the names of every child and task of st.
+func stackNames(st *stack.Stack) []string {
+	names := []string{"php-fpm", "nginx"}
+	for _, p := range st.Programs {
+		names = append(names, p.Name)
+	}
+	for _, t := range st.Tasks {
+		names = append(names, t.Name)
+	}
+	return names
+}
+
 func childNames(cfg supervisor.Config) []string {
 	var names []string
 	for _, c := range cfg.Children {
@@ -190,7 +224,7 @@ func childNames(cfg supervisor.Config) []string {
 func (s *settings) stackOptions() stack.Options {
 	return stack.Options{
 		PhpFpmBin: s.PhpFpmBin, PhpFpmConfig: s.PhpFpmConfig, NginxBin: s.NginxBin, NginxConfig: s.NginxConfig,
-		Watch: s.Watch,
+		Watch: s.Watch, Procfile: s.Procfile, PreStart: s.PreStart,
 		Timing: stack.Timing{DrainDelay: s.DrainDelay, StopTimeout: s.StopTimeout, StartTimeout: s.StartTimeout,
 			CrashLimit: s.CrashLimit, CrashWindow: s.CrashWindow, HangTimeout: s.HangTimeout},
 	}
@@ -217,6 +251,8 @@ func newLogger(set *settings, out io.Writer) *zap.Logger {
 		ec := zap.NewProductionEncoderConfig()
 		ec.EncodeTime = zapcore.ISO8601TimeEncoder
 		ec.TimeKey = "time"
+		// "drain_delay":"5s", not a bare 5 that says no unit.
+		ec.EncodeDuration = zapcore.StringDurationEncoder
 		enc = zapcore.NewJSONEncoder(ec)
 	}
 	level, _ := zapcore.ParseLevel(set.LogLevel) // validated already

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/lnmp-init/lnmp-init/childlog"
 	"github.com/lnmp-init/lnmp-init/supervisor"
 )
 
@@ -36,6 +37,9 @@ type settings struct {
 	HealthAddr   string        `envconfig:"HEALTH_ADDR" default:":9180"`
 	HotReload    bool          `envconfig:"HOT_RELOAD" default:"true"`
 	Watch        []string      `envconfig:"WATCH"`
+	Procfile     string        `envconfig:"PROCFILE"`
+	PreStart     string        `envconfig:"PRE_START"` // one task a line
+	ChildLogs    string        `envconfig:"CHILD_LOGS" default:"tagged"`
 	LogFormat    string        `envconfig:"LOG_FORMAT" default:"json"`
 	LogLevel     string        `envconfig:"LOG_LEVEL" default:"info"`
 }
@@ -56,6 +60,9 @@ func (s *settings) bind(fs *flag.FlagSet) {
 	fs.StringVar(&s.HealthAddr, "health-addr", s.HealthAddr, "address of /livez, /readyz and /metrics; empty turns them off")
 	fs.BoolVar(&s.HotReload, "hot-reload", s.HotReload, "watch the configs and reload nginx (SIGHUP) and php-fpm (SIGUSR2) when they change, after validating them")
 	fs.Var(&pathList{paths: &s.Watch}, "watch", "one more path to watch (repeatable; the env var takes a comma-separated list); it reloads the program whose config covers it, or both")
+	fs.StringVar(&s.Procfile, "procfile", s.Procfile, "programs to run beside nginx and php-fpm (queue workers, schedulers), one \"name: command\" a line; empty: none")
+	fs.Var(&taskList{tasks: &s.PreStart}, "pre-start", "a command to run to its end before php-fpm starts (repeatable, in order; the env var takes one a line); one that fails ends lnmp-init with its exit code")
+	fs.StringVar(&s.ChildLogs, "child-logs", s.ChildLogs, "tagged: every line the children write goes out whole, tagged with their name and stream, in --log-format; raw: they write to lnmp-init's output untouched")
 	fs.StringVar(&s.LogFormat, "log-format", s.LogFormat, "json or console")
 	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info, warn or error")
 }
@@ -84,6 +91,36 @@ func (l *pathList) Set(v string) error {
 		*l.paths, l.set = nil, true
 	}
 	*l.paths = append(*l.paths, v)
+	return nil
+}
+
+// taskList is --pre-start: repeatable, one task each, in order. The first
+// flag replaces what LNMP_PRE_START gave: flags win.
+type taskList struct {
+	tasks *string // one a line, as LNMP_PRE_START holds them
+	set   bool
+}
+
+// String lists the tasks, one a line.
+func (l *taskList) String() string {
+	if l.tasks == nil {
+		return ""
+	}
+	return *l.tasks
+}
+
+// Set adds one task.
+func (l *taskList) Set(v string) error {
+	if strings.Contains(v, "\n") {
+		return fmt.Errorf("want one command, got several lines in %q", v)
+	}
+	if !l.set {
+		*l.tasks, l.set = "", true
+	}
+	if *l.tasks != "" {
+		*l.tasks += "\n"
+	}
+	*l.tasks += v
 	return nil
 }
 
@@ -187,6 +224,9 @@ func (s *settings) validate() error {
 		if _, _, err := net.SplitHostPort(s.HealthAddr); err != nil {
 			return settingError("health-addr", "want host:port or :port, got %q", s.HealthAddr)
 		}
+	}
+	if _, err := childlog.ParseMode(s.ChildLogs); err != nil {
+		return settingError("child-logs", "%v", err)
 	}
 	if s.LogFormat != "json" && s.LogFormat != "console" {
 		return settingError("log-format", "must be json or console, got %q", s.LogFormat)

@@ -1,0 +1,68 @@
+package stack
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lnmp-init/lnmp-init/procfile"
+	"github.com/lnmp-init/lnmp-init/supervisor"
+)
+
+// loadPrograms reads the Procfile and the pre-start tasks of opts.
+func (st *Stack) loadPrograms(opts Options) error {
+	if opts.Procfile != "" {
+		progs, err := procfile.Load(opts.Procfile)
+		if err != nil {
+			return &SettingError{"procfile", err}
+		}
+		st.Programs = progs
+	}
+	tasks, err := procfile.PreStart(procfile.SplitPreStart(opts.PreStart))
+	if err != nil {
+		return &SettingError{"pre-start", err}
+	}
+	st.Tasks = tasks
+	return nil
+}
+
+// programSpecs are the supervisor's specs of the Procfile's programs.
+func (st *Stack) programSpecs() []supervisor.Spec {
+	var specs []supervisor.Spec
+	for _, p := range st.Programs {
+		args := p.Args
+		spec := supervisor.Spec{
+			Name: p.Name, Path: p.Path, Args: func() []string { return args }, Dir: p.Dir,
+			StopSignal: p.StopSignal, Program: true, StopTimeout: p.StopTimeout,
+			OnCrash: action(p.OnCrash), OnExit0: action(p.OnExit0),
+		}
+		if len(p.Env) > 0 {
+			spec.Env = append(os.Environ(), p.Env...)
+		}
+		specs = append(specs, spec)
+	}
+	return specs
+}
+
+// taskSpecs are the supervisor's specs of the pre-start tasks: run as
+// lnmp-init's user, with its environment and working directory, stopped
+// with SIGTERM to their process group.
+func (st *Stack) taskSpecs() []supervisor.Spec {
+	var specs []supervisor.Spec
+	for _, t := range st.Tasks {
+		args := t.Args
+		specs = append(specs, supervisor.Spec{Name: t.Name, Path: t.Path, Args: func() []string { return args },
+			StopSignal: unix.SIGTERM})
+	}
+	return specs
+}
+
+func action(a procfile.Action) supervisor.Action {
+	switch a {
+	case procfile.Exit:
+		return supervisor.Exit
+	case procfile.Ignore:
+		return supervisor.Ignore
+	}
+	return supervisor.Restart
+}
