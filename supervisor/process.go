@@ -3,8 +3,8 @@ package supervisor
 import (
 	"fmt"
 	"os"
-	"slices"
 	"os/exec"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"

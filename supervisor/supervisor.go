@@ -73,8 +73,8 @@ type Supervisor struct {
 	programsStarted bool
 	task            Process // the pre-start task running, if any
 	taskIdx         int
-	startedAt time.Time
-	stop      stop
+	startedAt       time.Time
+	stop            stop
 
 	code int // exit code decided by a failure, or by a child's exit
 	// gaveUp is true once a failure, not a request, ended supervision: a
