@@ -44,15 +44,45 @@ func (s *Server) Handler() http.Handler {
 
 // answer is the JSON body of both probes.
 type answer struct {
-	Status  string   `json:"status"`
-	Phase   string   `json:"phase"`
-	Reasons []string `json:"reasons,omitempty"`
+	Status   string       `json:"status"`
+	Phase    string       `json:"phase"`
+	Reasons  []string     `json:"reasons,omitempty"`
+	Children []childState `json:"children,omitempty"`
+}
+
+// childState is one child in a probe's body.
+type childState struct {
+	Name     string `json:"name"`
+	State    string `json:"state"` // running, starting, not answering, hung, stopped
+	Pid      int    `json:"pid,omitempty"`
+	Restarts int    `json:"restarts"`
+	Program  bool   `json:"program,omitempty"`
+}
+
+// children describes every child of st.
+func children(st *supervisor.Status) []childState {
+	var out []childState
+	for _, c := range st.Children {
+		state := "running"
+		switch {
+		case c.Hung:
+			state = "hung"
+		case !c.Running:
+			state = "stopped"
+		case c.Unanswering:
+			state = "not answering"
+		case !c.Ready && !c.Program:
+			state = "starting"
+		}
+		out = append(out, childState{Name: c.Name, State: state, Pid: c.Pid, Restarts: c.Restarts, Program: c.Program})
+	}
+	return out
 }
 
 func (s *Server) livez(w http.ResponseWriter, _ *http.Request) {
 	st := s.Status()
 	if st.Live {
-		reply(w, http.StatusOK, answer{Status: "live", Phase: st.Phase})
+		reply(w, http.StatusOK, answer{Status: "live", Phase: st.Phase, Children: children(st)})
 		return
 	}
 	var reasons []string
@@ -64,16 +94,16 @@ func (s *Server) livez(w http.ResponseWriter, _ *http.Request) {
 	if len(reasons) == 0 {
 		reasons = []string{"supervision has given up or ended: phase " + st.Phase}
 	}
-	reply(w, http.StatusServiceUnavailable, answer{Status: "not live", Phase: st.Phase, Reasons: reasons})
+	reply(w, http.StatusServiceUnavailable, answer{Status: "not live", Phase: st.Phase, Reasons: reasons, Children: children(st)})
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	st := s.Status()
 	if reasons := notReady(st); len(reasons) > 0 || !st.Ready {
-		reply(w, http.StatusServiceUnavailable, answer{Status: "not ready", Phase: st.Phase, Reasons: reasons})
+		reply(w, http.StatusServiceUnavailable, answer{Status: "not ready", Phase: st.Phase, Reasons: reasons, Children: children(st)})
 		return
 	}
-	reply(w, http.StatusOK, answer{Status: "ready", Phase: st.Phase})
+	reply(w, http.StatusOK, answer{Status: "ready", Phase: st.Phase, Children: children(st)})
 }
 
 // notReady lists what the status says against readiness.
@@ -82,11 +112,12 @@ func notReady(st *supervisor.Status) []string {
 	switch {
 	case st.Draining:
 		reasons = append(reasons, "stopping: phase "+st.Phase)
-	case st.Phase == "starting":
-		reasons = append(reasons, "starting")
+	case st.Phase == "starting" || st.Phase == "pre-start":
+		reasons = append(reasons, st.Phase)
 	}
 	for _, c := range st.Children {
 		switch {
+		case c.Program: // no part in readiness
 		case !c.Running:
 			reasons = append(reasons, c.Name+" is not running")
 		case c.Unanswering:

@@ -131,3 +131,31 @@ func checkSocketPath(path string) error {
 	}
 	return nil
 }
+
+// UnixAccess reports whether a process of uid with the groups gids may
+// connect to the unix socket at path, which needs write permission on the
+// socket file: php-fpm creates it with listen.owner, listen.group and
+// listen.mode (0660, owned by the master's user, by default), and a worker
+// of another server that may not write to it gets EACCES on every request.
+func UnixAccess(path string, uid int, gids []int) error {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return fmt.Errorf("socket %s: %w", path, err)
+	}
+	var bit uint32
+	switch {
+	case uid == 0:
+		return nil
+	case int(st.Uid) == uid:
+		bit = 0o200
+	case slices.Contains(gids, int(st.Gid)):
+		bit = 0o020
+	default:
+		bit = 0o002
+	}
+	if st.Mode&bit == 0 {
+		return fmt.Errorf("socket %s is owned by uid %d, gid %d, mode %04o: uid %d (groups %v) may not connect to it",
+			path, st.Uid, st.Gid, st.Mode&0o7777, uid, gids)
+	}
+	return nil
+}

@@ -36,6 +36,10 @@ type Config struct {
 	// DaemonOn is true when the config says "daemon on;": the master would
 	// fork away from lnmp-init, which then could not supervise it.
 	DaemonOn bool
+	// User and Group are the top-level user directive ("user www-data
+	// [group];"), "" when unset: whom the workers run as when the master
+	// runs as root.
+	User, Group string
 	// PidFile is the top-level pid directive as written, "" when unset.
 	// nginx -t creates this file empty when it does not exist.
 	PidFile string
@@ -97,6 +101,14 @@ func (c *Config) readMain(top []directive) error {
 			set = c.setDaemon
 		case "pid":
 			set = func(v string) error { c.PidFile = v; return nil }
+		case "user": // nginx -t judges the arguments
+			if len(d.args) > 0 {
+				c.User = d.args[0]
+			}
+			if len(d.args) > 1 {
+				c.Group = d.args[1]
+			}
+			continue
 		case "worker_shutdown_timeout":
 			set = func(v string) (err error) { c.WorkerShutdownTimeout, err = parseTime(v); return err }
 		default:

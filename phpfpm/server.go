@@ -30,6 +30,11 @@ type Server struct {
 	run    Runner
 	cfg    atomic.Pointer[Config]
 	good   *lastgood.Keeper
+	// ClientAccess, when set, says whether the web server's workers may
+	// connect to a pool's unix socket: a socket only lnmp-init (root) can
+	// use passes lnmp-init's own ping while every request nginx sends
+	// gets EACCES.
+	ClientAccess func(socket string) error
 }
 
 // NewServer reads the config at path for the php-fpm binary bin; run runs
@@ -107,12 +112,16 @@ func (s *Server) IniPaths(ctx context.Context) (string, []string, error) {
 // Ready waits until php-fpm, the master pid, serves every pool of the
 // config in force: the master holds the pool's listening socket (a dial
 // alone cannot tell it from another process on the same address) and a
-// worker answers a FastCGI request.
+// worker answers a FastCGI request. It fails at once when a pool's socket
+// is one the web server may not connect to.
 func (s *Server) Ready(ctx context.Context, pid int) error {
 	for _, p := range s.Config().Pools {
 		for {
 			err := servesPool(ctx, p, pid)
 			if err == nil {
+				if err := s.clientMayConnect(p); err != nil {
+					return err
+				}
 				break
 			}
 			select {
@@ -121,6 +130,17 @@ func (s *Server) Ready(ctx context.Context, pid int) error {
 			case <-time.After(readyPoll):
 			}
 		}
+	}
+	return nil
+}
+
+// clientMayConnect checks ClientAccess for a pool on a unix socket.
+func (s *Server) clientMayConnect(p Pool) error {
+	if s.ClientAccess == nil || p.Listen.Network != "unix" {
+		return nil
+	}
+	if err := s.ClientAccess(p.Listen.Address); err != nil {
+		return fmt.Errorf("pool %s: %w: set listen.owner, listen.group or listen.mode in the pool", p.Name, err)
 	}
 	return nil
 }

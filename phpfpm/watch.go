@@ -50,6 +50,9 @@ func (s *Server) Watch(ctx context.Context, pid int, hang time.Duration, answeri
 
 func (s *Server) pingAll(ctx context.Context) error {
 	for _, p := range s.Config().Pools {
+		if err := s.clientMayConnect(p); err != nil {
+			return err
+		}
 		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 		err := p.Ping(pctx)
 		cancel()

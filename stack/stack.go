@@ -95,6 +95,7 @@ func Discover(opts Options, run Runner) (*Stack, error) {
 	if st.Nginx, err = nginx.NewServer(nginxBin, nginxPath, nginx.Runner(run), st.runtime.get); err != nil {
 		return nil, &SettingError{"nginx-config", err}
 	}
+	st.FPM.ClientAccess = nginxAccess(st.Nginx.Config)
 	if err := st.loadPrograms(opts); err != nil {
 		return nil, err
 	}

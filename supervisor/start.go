@@ -82,6 +82,9 @@ func (s *Supervisor) launch(c *child) {
 	idx, gen, ready, pid := s.indexOf(c), c.gen, c.spec.Ready, p.Pid()
 	go func() {
 		err := ready(ctx, pid)
+		if ctx.Err() != nil {
+			return // ended by the supervisor: nothing to tell
+		}
 		select {
 		case s.readyc <- readyResult{idx, gen, err}:
 		case <-s.quit:
@@ -100,10 +103,21 @@ func (s *Supervisor) indexOf(c *child) int {
 
 func (s *Supervisor) onReady(r readyResult) {
 	c := s.children[r.idx]
-	if r.gen != c.gen || c.proc == nil || c.ready || r.err != nil {
+	if r.gen != c.gen || c.proc == nil || c.ready {
 		return
 	}
-	s.markReady(c)
+	if r.err == nil {
+		s.markReady(c)
+		return
+	}
+	// The check found that the child cannot serve, waiting will not help.
+	s.logChild(c).Error("child cannot serve", zap.Int("pid", c.proc.Pid()), zap.Error(r.err))
+	c.readyBy = time.Time{}
+	if s.phase == starting && !c.wasReady {
+		s.giveUp(1, c.spec.Name+" cannot serve: "+r.err.Error())
+		return
+	}
+	_ = c.proc.SignalGroup(unix.SIGKILL) // its exit is handled as a crash
 }
 
 // markReady records that c serves, starts its watch, and moves the start
