@@ -7,6 +7,7 @@ package stack
 
 import (
 	"context"
+	"io"
 	"os/exec"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/lnmp-init/lnmp-init/listen"
 	"github.com/lnmp-init/lnmp-init/nginx"
+	"github.com/lnmp-init/lnmp-init/peer"
 	"github.com/lnmp-init/lnmp-init/phpfpm"
 	"github.com/lnmp-init/lnmp-init/procfile"
 	"github.com/lnmp-init/lnmp-init/reload"
@@ -31,7 +33,14 @@ type Options struct {
 	// Procfile names the programs to run beside the servers; PreStart
 	// holds the pre-start tasks, one a line.
 	Procfile, PreStart string
-	Timing             Timing
+	// Only, when set, runs that server alone ("nginx" or "php-fpm"): one
+	// server per container, the other in a container of its own.
+	Only string
+	// PeerLock is the lock file in a volume both containers of such a pod
+	// share (see package peer): the nginx side holds it, the php-fpm side
+	// waits for it before it stops php-fpm.
+	PeerLock string
+	Timing   Timing
 }
 
 // Timing is the supervisor's timing settings.
@@ -59,7 +68,8 @@ type SettingError struct {
 func (e *SettingError) Error() string { return e.Err.Error() }
 func (e *SettingError) Unwrap() error { return e.Err }
 
-// Stack is php-fpm and nginx as this lnmp-init runs them.
+// Stack is php-fpm and nginx as this lnmp-init runs them. With
+// Options.Only, the other one is nil.
 type Stack struct {
 	FPM      *phpfpm.Server
 	Nginx    *nginx.Server
@@ -69,33 +79,40 @@ type Stack struct {
 	runtime  runtimeDir
 }
 
-// Discover finds the binaries and reads the configs. Every error is a
-// *SettingError naming the setting that would fix it.
+// Discover finds the binaries and reads the configs of the servers it
+// runs. Every error is a *SettingError naming the setting that would fix
+// it.
 func Discover(opts Options, run Runner) (*Stack, error) {
-	fpmBin, err := findBinary("php-fpm-bin", opts.PhpFpmBin, phpfpm.FindBinary)
-	if err != nil {
-		return nil, err
-	}
-	nginxBin, err := findBinary("nginx-bin", opts.NginxBin, nginx.FindBinary)
-	if err != nil {
-		return nil, err
-	}
-	fpmPath := opts.PhpFpmConfig
-	if fpmPath == "" {
-		fpmPath = phpfpm.DefaultConfig(fpmBin)
-	}
 	st := &Stack{opts: opts}
-	if st.FPM, err = phpfpm.NewServer(fpmBin, fpmPath, phpfpm.Runner(run), st.runtime.get); err != nil {
-		return nil, &SettingError{"php-fpm-config", err}
+	if opts.Only != "nginx" {
+		bin, err := findBinary("php-fpm-bin", opts.PhpFpmBin, phpfpm.FindBinary)
+		if err != nil {
+			return nil, err
+		}
+		path := opts.PhpFpmConfig
+		if path == "" {
+			path = phpfpm.DefaultConfig(bin)
+		}
+		if st.FPM, err = phpfpm.NewServer(bin, path, phpfpm.Runner(run), st.runtime.get); err != nil {
+			return nil, &SettingError{"php-fpm-config", err}
+		}
 	}
-	nginxPath := opts.NginxConfig
-	if nginxPath == "" {
-		nginxPath = nginx.DefaultConfig
+	if opts.Only != "php-fpm" {
+		bin, err := findBinary("nginx-bin", opts.NginxBin, nginx.FindBinary)
+		if err != nil {
+			return nil, err
+		}
+		path := opts.NginxConfig
+		if path == "" {
+			path = nginx.DefaultConfig
+		}
+		if st.Nginx, err = nginx.NewServer(bin, path, nginx.Runner(run), st.runtime.get); err != nil {
+			return nil, &SettingError{"nginx-config", err}
+		}
 	}
-	if st.Nginx, err = nginx.NewServer(nginxBin, nginxPath, nginx.Runner(run), st.runtime.get); err != nil {
-		return nil, &SettingError{"nginx-config", err}
+	if st.FPM != nil && st.Nginx != nil {
+		st.FPM.ClientAccess = nginxAccess(st.Nginx.Config)
 	}
-	st.FPM.ClientAccess = nginxAccess(st.Nginx.Config)
 	if err := st.loadPrograms(opts); err != nil {
 		return nil, err
 	}
@@ -119,40 +136,70 @@ func findBinary(setting, value string, search func() (string, error)) (string, e
 }
 
 // Policy is the supervisor's policy for php-fpm and nginx with these
-// configs: start order, stop and reload signals, graceful-stop bounds, and
-// the timing settings. Supervisor adds how to run each child and when it is
-// ready.
+// configs (nil: the server does not run here): start order, stop and
+// reload signals, graceful-stop bounds, and the timing settings.
+// Supervisor adds how to run each child and when it is ready.
 func Policy(fpm *phpfpm.Config, ngx *nginx.Config, t Timing) supervisor.Config {
-	return supervisor.Config{
-		Children: []supervisor.Spec{
-			{Name: "php-fpm", StopSignal: unix.SIGQUIT, GracefulStop: fpm.GracefulStop(), ReloadSignal: unix.SIGUSR2},
-			{Name: "nginx", StopSignal: unix.SIGQUIT, GracefulStop: ngx.GracefulStop(), ReloadSignal: unix.SIGHUP},
-		},
+	cfg := supervisor.Config{
 		DrainDelay:   t.DrainDelay,
 		StopTimeout:  t.StopTimeout,
 		StartTimeout: t.StartTimeout,
 		CrashLimit:   t.CrashLimit,
 		CrashWindow:  t.CrashWindow,
 	}
+	if fpm != nil {
+		cfg.Children = append(cfg.Children, supervisor.Spec{Name: "php-fpm", StopSignal: unix.SIGQUIT,
+			GracefulStop: fpm.GracefulStop(), ReloadSignal: unix.SIGUSR2})
+	}
+	if ngx != nil {
+		cfg.Children = append(cfg.Children, supervisor.Spec{Name: "nginx", StopSignal: unix.SIGQUIT,
+			GracefulStop: ngx.GracefulStop(), ReloadSignal: unix.SIGHUP})
+	}
+	return cfg
+}
+
+// fpmConfig and nginxConfig are the configs in force, nil for a server
+// that does not run here.
+func (st *Stack) fpmConfig() *phpfpm.Config {
+	if st.FPM == nil {
+		return nil
+	}
+	return st.FPM.Config()
+}
+
+func (st *Stack) nginxConfig() *nginx.Config {
+	if st.Nginx == nil {
+		return nil
+	}
+	return st.Nginx.Config()
 }
 
 // Supervisor is the supervisor's whole config: Policy, with how to start,
 // check and watch each child. What they do follows the config in force, so
 // a restart after a reload waits for the addresses the new config names.
 func (st *Stack) Supervisor(log *zap.Logger) supervisor.Config {
-	cfg := Policy(st.FPM.Config(), st.Nginx.Config(), st.opts.Timing)
+	cfg := Policy(st.fpmConfig(), st.nginxConfig(), st.opts.Timing)
 	hang := st.opts.Timing.HangTimeout
-	fpm, ngx := &cfg.Children[0], &cfg.Children[1]
-	fpm.Path, fpm.Args = st.FPM.Bin, launchArgs(log, "php-fpm", st.FPM.LaunchArgs)
-	fpm.Free, fpm.Ready = freeAddrs(log, "php-fpm", st.FPM.Addrs), st.FPM.Ready
-	fpm.Watch = func(ctx context.Context, pid int, answering func(bool)) error {
-		return st.FPM.Watch(ctx, pid, hang, answering)
-	}
-	ngx.Path, ngx.Args = st.Nginx.Bin, launchArgs(log, "nginx", st.Nginx.LaunchArgs)
-	ngx.Free = freeAddrs(log, "nginx", func() []listen.Addr { return st.Nginx.Config().Listens })
-	ngx.Ready = st.Nginx.Ready
-	ngx.Watch = func(ctx context.Context, pid int, answering func(bool)) error {
-		return st.Nginx.Watch(ctx, pid, hang, answering)
+	for i := range cfg.Children {
+		c := &cfg.Children[i]
+		switch c.Name {
+		case "php-fpm":
+			c.Path, c.Args = st.FPM.Bin, launchArgs(log, "php-fpm", st.FPM.LaunchArgs)
+			c.Free, c.Ready = freeAddrs(log, "php-fpm", st.FPM.Addrs), st.FPM.Ready
+			c.Watch = func(ctx context.Context, pid int, answering func(bool)) error {
+				return st.FPM.Watch(ctx, pid, hang, answering)
+			}
+			if st.opts.Only == "php-fpm" && st.opts.PeerLock != "" {
+				c.BeforeStop = waitForPeer(log, st.opts.PeerLock)
+			}
+		case "nginx":
+			c.Path, c.Args = st.Nginx.Bin, launchArgs(log, "nginx", st.Nginx.LaunchArgs)
+			c.Free = freeAddrs(log, "nginx", func() []listen.Addr { return st.Nginx.Config().Listens })
+			c.Ready = st.Nginx.Ready
+			c.Watch = func(ctx context.Context, pid int, answering func(bool)) error {
+				return st.Nginx.Watch(ctx, pid, hang, answering)
+			}
+		}
 	}
 	cfg.Children = append(cfg.Children, st.programSpecs()...)
 	cfg.Tasks = st.taskSpecs()
@@ -178,24 +225,31 @@ func launchArgs(log *zap.Logger, child string, launch func() ([]string, bool, er
 // Close removes what the stack wrote (copies of the last good configs).
 func (st *Stack) Close() error { return st.runtime.remove() }
 
-// ReloadTargets says how the reloader validates each program and tells that
-// it serves a new config, php-fpm first.
+// ReloadTargets says how the reloader validates each server and tells
+// that it serves a new config, php-fpm first.
 func (st *Stack) ReloadTargets() []reload.Target {
-	return []reload.Target{{
-		Name:     "php-fpm",
-		Validate: st.FPM.Validate,
-		Begin:    progress(st.FPM.BeginReload),
-		// On SIGUSR2 php-fpm waits for its old workers up to
-		// process_control_timeout.
-		Timeout: st.FPM.Config().ProcessControlTimeout + 10*time.Second,
-		// A master that cannot run its new config exits 78 (EX_CONFIG).
-		DiedOfConfig: func(code int) bool { return code == phpfpm.ExitConfig },
-	}, {
-		Name:     "nginx",
-		Validate: st.Nginx.Validate,
-		Begin:    progress(st.Nginx.BeginReload),
-		Timeout:  10 * time.Second,
-	}}
+	var targets []reload.Target
+	if st.FPM != nil {
+		targets = append(targets, reload.Target{
+			Name:     "php-fpm",
+			Validate: st.FPM.Validate,
+			Begin:    progress(st.FPM.BeginReload),
+			// On SIGUSR2 php-fpm waits for its old workers up to
+			// process_control_timeout.
+			Timeout: st.FPM.Config().ProcessControlTimeout + 10*time.Second,
+			// A master that cannot run its new config exits 78 (EX_CONFIG).
+			DiedOfConfig: func(code int) bool { return code == phpfpm.ExitConfig },
+		})
+	}
+	if st.Nginx != nil {
+		targets = append(targets, reload.Target{
+			Name:     "nginx",
+			Validate: st.Nginx.Validate,
+			Begin:    progress(st.Nginx.BeginReload),
+			Timeout:  10 * time.Second,
+		})
+	}
+	return targets
 }
 
 // progress adapts a program's BeginReload to reload.Target.Begin.
@@ -211,14 +265,52 @@ func progress[P reload.Progress](begin func(pid int) (P, error)) func(int) (relo
 
 // Log logs what was found.
 func (st *Stack) Log(log *zap.Logger, fields ...zap.Field) {
-	fpm, ngx := st.FPM.Config(), st.Nginx.Config()
-	var pools []string
-	for _, p := range fpm.Pools {
-		pools = append(pools, p.Name+"="+p.Listen.String())
+	if fpm := st.fpmConfig(); fpm != nil {
+		var pools []string
+		for _, p := range fpm.Pools {
+			pools = append(pools, p.Name+"="+p.Listen.String())
+		}
+		fields = append(fields, zap.String("php_fpm", st.FPM.Bin), zap.String("php_fpm_config", fpm.Path), zap.Strings("pools", pools),
+			zap.Duration("process_control_timeout", fpm.ProcessControlTimeout))
+	}
+	if ngx := st.nginxConfig(); ngx != nil {
+		fields = append(fields, zap.String("nginx", st.Nginx.Bin), zap.String("nginx_config", ngx.Path))
+	}
+	if st.opts.Only != "" {
+		fields = append(fields, zap.String("only", st.opts.Only))
 	}
 	log.Info("starting", append(fields,
-		zap.String("php_fpm", st.FPM.Bin), zap.String("php_fpm_config", fpm.Path), zap.Strings("pools", pools),
-		zap.Duration("process_control_timeout", fpm.ProcessControlTimeout),
-		zap.String("nginx", st.Nginx.Bin), zap.String("nginx_config", ngx.Path),
 		zap.Duration("drain_delay", st.opts.Timing.DrainDelay), zap.Duration("stop_timeout", st.opts.Timing.StopTimeout))...)
+}
+
+// HoldPeer takes the peer lock for the nginx side (see package peer); the
+// lock is released when lnmp-init ends, after nginx.
+func (st *Stack) HoldPeer() (io.Closer, error) {
+	if st.opts.Only != "nginx" || st.opts.PeerLock == "" {
+		return nil, nil
+	}
+	f, err := peer.Hold(st.opts.PeerLock)
+	if err != nil {
+		return nil, &SettingError{"peer-lock", err}
+	}
+	return f, nil
+}
+
+// waitForPeer is the php-fpm side's BeforeStop: it waits until no nginx
+// side holds the peer lock, and logs what it waited for and how long.
+func waitForPeer(log *zap.Logger, path string) func(context.Context) {
+	return func(ctx context.Context) {
+		began := time.Now()
+		log.Info("waiting for the nginx side to stop sending before stopping php-fpm", zap.String("peer_lock", path))
+		held, err := peer.Wait(ctx, path)
+		waited := time.Since(began)
+		switch {
+		case err != nil:
+			log.Warn("gave up waiting for the nginx side; stopping php-fpm", zap.String("peer_lock", path), zap.Duration("waited", waited), zap.Error(err))
+		case !held:
+			log.Info("no nginx side holds the peer lock; stopping php-fpm", zap.String("peer_lock", path))
+		default:
+			log.Info("the nginx side has stopped; stopping php-fpm", zap.String("peer_lock", path), zap.Duration("waited", waited))
+		}
+	}
 }

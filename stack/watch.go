@@ -17,24 +17,40 @@ import (
 // include patterns, php-fpm also its php.ini file and scan directories, and
 // each --watch path for the program whose config names it, or for both.
 func (st *Stack) WatchGroups(iniFile string, scanDirs []string) []reload.Group {
-	fpmCfg, ngxCfg := st.FPM.Config(), st.Nginx.Config()
-	fpm := reload.Group{Name: "php-fpm", Paths: append(slices.Clone(fpmCfg.Files), fpmCfg.Includes...)}
-	if iniFile != "" {
-		fpm.Paths = append(fpm.Paths, iniFile)
+	var groups []reload.Group
+	if fpmCfg := st.fpmConfig(); fpmCfg != nil {
+		fpm := reload.Group{Name: "php-fpm", Paths: append(slices.Clone(fpmCfg.Files), fpmCfg.Includes...)}
+		if iniFile != "" {
+			fpm.Paths = append(fpm.Paths, iniFile)
+		}
+		fpm.Paths = append(fpm.Paths, scanDirs...)
+		groups = append(groups, fpm)
 	}
-	fpm.Paths = append(fpm.Paths, scanDirs...)
-	ngx := reload.Group{Name: "nginx", Paths: append(slices.Clone(ngxCfg.Files), ngxCfg.Includes...)}
+	if ngxCfg := st.nginxConfig(); ngxCfg != nil {
+		groups = append(groups, reload.Group{Name: "nginx", Paths: append(slices.Clone(ngxCfg.Files), ngxCfg.Includes...)})
+	}
+	// A --watch path reloads the servers whose config names it, or all.
 	for _, w := range st.opts.Watch {
 		w = filepath.Clean(w)
-		inFpm, inNginx := namedBy(fpm.Paths, w), namedBy(ngx.Paths, w)
-		if inFpm || !inNginx {
-			fpm.Paths = append(fpm.Paths, w)
+		var named []int
+		for i, g := range groups {
+			if namedBy(g.Paths, w) {
+				named = append(named, i)
+			}
 		}
-		if inNginx || !inFpm {
-			ngx.Paths = append(ngx.Paths, w)
+		if len(named) == 0 {
+			for i := range groups {
+				named = append(named, i)
+			}
+		}
+		for _, i := range named {
+			groups[i].Paths = append(groups[i].Paths, w)
 		}
 	}
-	return []reload.Group{dedup(fpm), dedup(ngx)}
+	for i := range groups {
+		groups[i] = dedup(groups[i])
+	}
+	return groups
 }
 
 // namedBy reports whether path is one of a group's paths, matches one of
@@ -122,9 +138,13 @@ func changedSince(paths []string, t time.Time) bool {
 // background: php-fpm -i, which finds php.ini, takes tens of milliseconds
 // and is kept off the start path.
 func (st *Stack) Watch(ctx context.Context, log *zap.Logger, baseline Baseline, changes chan<- reload.Change) {
-	iniFile, scanDirs, err := st.FPM.IniPaths(ctx)
-	if err != nil {
-		log.Warn("cannot find php.ini paths; they are not watched", zap.Error(err))
+	var iniFile string
+	var scanDirs []string
+	if st.FPM != nil {
+		var err error
+		if iniFile, scanDirs, err = st.FPM.IniPaths(ctx); err != nil {
+			log.Warn("cannot find php.ini paths; they are not watched", zap.Error(err))
+		}
 	}
 	groups := st.WatchGroups(iniFile, scanDirs)
 	warnSubPaths(log, groups)

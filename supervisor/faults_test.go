@@ -205,3 +205,31 @@ func TestOrphansGetSIGTERMAtOnce(t *testing.T) {
 		t.Fatalf("signals to the others: %v, want SIGTERM at once", h.h.others)
 	}
 }
+
+// TestBeforeStopHoldsTheStopSignal: a php-fpm whose BeforeStop waits (for
+// the nginx container) gets SIGQUIT only once the wait ends, with its own
+// bound from then, and no escalation during the wait.
+func TestBeforeStopHoldsTheStopSignal(t *testing.T) {
+	cfg := testConfig()
+	cfg.Children = cfg.Children[:1] // php-fpm alone, as --only=php-fpm runs it
+	release := make(chan struct{})
+	cfg.Children[0].BeforeStop = func(ctx context.Context) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	}
+	h := newHarness(t, cfg)
+	h.ready("php-fpm")
+	h.wantPhase(running)
+	h.s.onSignal(unix.SIGINT)
+	h.advance(30 * time.Second) // long, but within the wait's bound
+	h.wantSignals("php-fpm")
+	h.wantGroupSignals("php-fpm")
+	close(release)
+	h.s.onWaited(<-h.s.waitedc)
+	h.wantSignals("php-fpm", unix.SIGQUIT)
+	if got := h.s.stop.rungEnd.Sub(h.now); got <= 0 {
+		t.Fatalf("php-fpm's bound after the wait: %v", got)
+	}
+}

@@ -23,8 +23,17 @@ func (cfg Config) Plan() []PlanStep {
 	deadline := t0.Add(cfg.StopTimeout)
 	now := minTime(t0.Add(cfg.DrainDelay), deadline.Add(-EscalationReserve))
 	steps := []PlanStep{{Name: "drain", End: now.Sub(t0), Bounded: true}}
-	budgetEnd := now.Add(cfg.Children[0].GracefulStop)
+	budgetEnd := budgetEndOf(cfg.Children[0], now, deadline)
 	for i := len(cfg.Children) - 1; i >= 0; i-- {
+		if cfg.Children[i].Program {
+			continue
+		}
+		if cfg.Children[i].BeforeStop != nil {
+			// The wait for the peer, then the child's own bound from then.
+			waitEnd := maxTime(now, deadline.Add(-EscalationReserve-backGrace))
+			steps = append(steps, PlanStep{Name: "peer", Start: now.Sub(t0), End: waitEnd.Sub(t0), Bounded: true})
+			now, budgetEnd = waitEnd, budgetEndOf(cfg.Children[0], waitEnd, deadline)
+		}
 		end := gracefulEnd(cfg.Children, i, now, budgetEnd, deadline)
 		steps = append(steps, PlanStep{
 			Name: cfg.Children[i].Name, Start: now.Sub(t0), End: end.Sub(t0),

@@ -55,6 +55,11 @@ type Spec struct {
 	// ReloadSignal asks the child to re-read its config (SIGHUP for nginx,
 	// SIGUSR2 for php-fpm).
 	ReloadSignal unix.Signal
+	// BeforeStop, when set, waits, when the child's turn in the stop
+	// comes, for what must end before it gets its stop signal (the nginx
+	// container of the pod, see package peer), until ctx ends: the stop
+	// bounds it, keeping the child's least grace after it.
+	BeforeStop func(ctx context.Context)
 
 	// Program marks a program of the Procfile, run beside the servers:
 	// it starts once the first child (php-fpm) is ready, has no part in

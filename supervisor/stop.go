@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"time"
 
 	"go.uber.org/zap"
@@ -53,6 +54,7 @@ type stop struct {
 	rung       rung
 	rungEnd    time.Time // when the wait of the current rung ends
 	held       bool      // the current child's stop signal waits for its reload
+	waiting    bool      // the current child's stop signal waits for its BeforeStop
 	// orphansKillAt is when the leftovers no child owns (outside
 	// orphanGroups) get SIGKILL.
 	orphansKillAt time.Time
@@ -150,7 +152,7 @@ func (s *Supervisor) onStopTimers(now time.Time) {
 	case s.finishWhenNoneLeft():
 	case s.phase == draining && !now.Before(s.stop.drainEnd):
 		s.endDrain()
-	case (s.phase == stopping || s.phase == reaping) && !now.Before(s.stop.rungEnd):
+	case (s.phase == stopping && !s.stop.waiting || s.phase == reaping) && !now.Before(s.stop.rungEnd):
 		s.escalate()
 	}
 }
@@ -184,6 +186,10 @@ func (s *Supervisor) stopNext() {
 			// SIGQUIT that arrives before its handlers are back.
 			s.stop.held = true
 			s.logChild(c).Info("stop waits for the reload in progress", zap.Duration("bound", s.stop.rungEnd.Sub(now)))
+			return
+		}
+		if c.spec.BeforeStop != nil {
+			s.waitBeforeStop(c, now)
 			return
 		}
 		s.sendStop(c)
@@ -226,6 +232,39 @@ func (s *Supervisor) stopOrphans(now time.Time) {
 	}
 }
 
+// waitBeforeStop runs c's BeforeStop in a goroutine, bounded so that c
+// still gets its least grace before the escalation reserve; onWaited
+// sends the stop signal when it ends.
+func (s *Supervisor) waitBeforeStop(c *child, now time.Time) {
+	end := maxTime(now, s.stop.deadline.Add(-EscalationReserve-backGrace))
+	s.stop.waiting, s.stop.rungEnd = true, end
+	ctx, cancel := context.WithDeadline(context.Background(), end)
+	idx, wait := s.stop.current, c.spec.BeforeStop
+	go func() {
+		defer cancel()
+		wait(ctx)
+		select {
+		case s.waitedc <- idx:
+		case <-s.quit:
+		}
+	}()
+}
+
+// onWaited sends the stop signal that a BeforeStop held back, with the
+// child's own bound counted from now.
+func (s *Supervisor) onWaited(idx int) {
+	if s.phase != stopping || !s.stop.waiting || s.stop.current != idx {
+		return
+	}
+	c := s.children[idx]
+	now := s.now()
+	s.stop.waiting, s.stop.phaseBegun, s.stop.budgetEnd = false, now, time.Time{}
+	s.stop.rungEnd = s.phaseDeadline(idx, now)
+	if c.proc != nil {
+		s.sendStop(c)
+	}
+}
+
 // releaseHeldStop sends c the stop signal its reload held back.
 func (s *Supervisor) releaseHeldStop(c *child) {
 	if s.phase == stopping && s.children[s.stop.current] == c && s.stop.held {
@@ -256,9 +295,19 @@ func (s *Supervisor) sendStop(c *child) {
 // escalation reserve. Plan uses the same arithmetic (gracefulEnd).
 func (s *Supervisor) phaseDeadline(i int, now time.Time) time.Time {
 	if s.stop.budgetEnd.IsZero() {
-		s.stop.budgetEnd = now.Add(s.cfg.Children[0].GracefulStop)
+		s.stop.budgetEnd = budgetEndOf(s.cfg.Children[0], now, s.stop.deadline)
 	}
 	return gracefulEnd(s.cfg.Children, i, now, s.stop.budgetEnd, s.stop.deadline)
+}
+
+// budgetEnd is when the request budget counted from now ends: the first
+// child's GracefulStop, or, when it has none (an nginx that runs without
+// its php-fpm, --only=nginx), as far as the stop allows.
+func budgetEndOf(first Spec, now, stopDeadline time.Time) time.Time {
+	if first.GracefulStop > 0 {
+		return now.Add(first.GracefulStop)
+	}
+	return stopDeadline.Add(-EscalationReserve)
 }
 
 // gracefulEnd is the arithmetic of phaseDeadline, shared with Plan.

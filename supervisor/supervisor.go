@@ -62,6 +62,7 @@ type Supervisor struct {
 	exits      chan procs.Exit
 	readyc     chan readyResult
 	watchc     chan watchReport
+	waitedc    chan int // a BeforeStop ended, for the child of this index
 	reloadc    chan reloadRequest
 	reloadDone chan reloadOutcome
 	stopping   chan struct{} // closed when the stop begins
@@ -102,6 +103,7 @@ func New(cfg Config, deps Deps) *Supervisor {
 		exits:      make(chan procs.Exit, 2*len(cfg.Children)+2),
 		readyc:     make(chan readyResult, len(cfg.Children)),
 		watchc:     make(chan watchReport),
+		waitedc:    make(chan int),
 		reloadc:    make(chan reloadRequest),
 		reloadDone: make(chan reloadOutcome),
 		stopping:   make(chan struct{}),
@@ -146,6 +148,8 @@ func (s *Supervisor) Run() Result {
 			s.onReady(r)
 		case r := <-s.watchc:
 			s.onWatch(r)
+		case i := <-s.waitedc:
+			s.onWaited(i)
 		case r := <-s.reloadc:
 			s.onReloadRequest(r)
 		case o := <-s.reloadDone:

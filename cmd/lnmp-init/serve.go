@@ -46,6 +46,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, settingErrorOf(err))
 	}
+	// Held before nginx starts, until lnmp-init ends: the php-fpm
+	// container waits for it.
+	if r.peer, err = st.HoldPeer(); err != nil {
+		return exitCode(stderr, settingErrorOf(err))
+	}
 	// Opened before any child starts: a taken port is bad input, not a
 	// probe that fails later.
 	var probes net.Listener
@@ -80,6 +85,9 @@ func (r *running) serve(set *settings, st *stack.Stack, reaper *procs.Reaper, pr
 	cfg := st.Supervisor(log)
 	for _, h := range hazards(set, st, cfg) {
 		log.Warn(h)
+	}
+	if set.Only == "php-fpm" && set.PeerLock == "" {
+		log.Warn("php-fpm runs alone with no --peer-lock: unless it is a native sidecar (stopped after nginx's container), it may stop while nginx still sends")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancelBackground = cancel
@@ -136,6 +144,7 @@ type running struct {
 	stdin  *os.File       // /dev/null, the children's stdin
 	out    *childlog.Logs // the children's stdout and stderr
 	stack  *stack.Stack
+	peer   io.Closer // the peer lock of an nginx side
 
 	cancelBackground context.CancelFunc
 	background       sync.WaitGroup // the reloader, the config watcher, the probes
@@ -177,11 +186,15 @@ func (r *running) stop() {
 			r.log.Warn("cannot remove lnmp-init's runtime directory", zap.Error(err))
 		}
 	}
-	// 4. lnmp-init's own log.
+	// 4. The peer lock: nginx is gone, the php-fpm side may stop.
+	if r.peer != nil {
+		_ = r.peer.Close()
+	}
+	// 5. lnmp-init's own log.
 	if r.log != nil {
 		_ = r.log.Sync()
 	}
-	// 5. The signal handlers, last: until here a signal must not kill PID 1.
+	// 6. The signal handlers, last: until here a signal must not kill PID 1.
 	r.intake.Stop()
 }
 
@@ -202,7 +215,13 @@ func childLogs(set *settings, names []string) *childlog.Logs {
 
 // stackNames are the names of every child and task of st.
 func stackNames(st *stack.Stack) []string {
-	names := []string{"php-fpm", "nginx"}
+	var names []string
+	if st.FPM != nil {
+		names = append(names, "php-fpm")
+	}
+	if st.Nginx != nil {
+		names = append(names, "nginx")
+	}
 	for _, p := range st.Programs {
 		names = append(names, p.Name)
 	}
@@ -224,7 +243,7 @@ func childNames(cfg supervisor.Config) []string {
 func (s *settings) stackOptions() stack.Options {
 	return stack.Options{
 		PhpFpmBin: s.PhpFpmBin, PhpFpmConfig: s.PhpFpmConfig, NginxBin: s.NginxBin, NginxConfig: s.NginxConfig,
-		Watch: s.Watch, Procfile: s.Procfile, PreStart: s.PreStart,
+		Watch: s.Watch, Procfile: s.Procfile, PreStart: s.PreStart, Only: s.Only, PeerLock: s.PeerLock,
 		Timing: stack.Timing{DrainDelay: s.DrainDelay, StopTimeout: s.StopTimeout, StartTimeout: s.StartTimeout,
 			CrashLimit: s.CrashLimit, CrashWindow: s.CrashWindow, HangTimeout: s.HangTimeout},
 	}

@@ -37,6 +37,8 @@ type settings struct {
 	HealthAddr   string        `envconfig:"HEALTH_ADDR" default:":9180"`
 	HotReload    bool          `envconfig:"HOT_RELOAD" default:"true"`
 	Watch        []string      `envconfig:"WATCH"`
+	Only         string        `envconfig:"ONLY"`
+	PeerLock     string        `envconfig:"PEER_LOCK"`
 	Procfile     string        `envconfig:"PROCFILE"`
 	PreStart     string        `envconfig:"PRE_START"` // one task a line
 	ChildLogs    string        `envconfig:"CHILD_LOGS" default:"tagged"`
@@ -60,6 +62,8 @@ func (s *settings) bind(fs *flag.FlagSet) {
 	fs.StringVar(&s.HealthAddr, "health-addr", s.HealthAddr, "address of /livez, /readyz and /metrics; empty turns them off")
 	fs.BoolVar(&s.HotReload, "hot-reload", s.HotReload, "watch the configs and reload nginx (SIGHUP) and php-fpm (SIGUSR2) when they change, after validating them")
 	fs.Var(&pathList{paths: &s.Watch}, "watch", "one more path to watch (repeatable; the env var takes a comma-separated list); it reloads the program whose config covers it, or both")
+	fs.StringVar(&s.Only, "only", s.Only, "run one server alone, nginx or php-fpm, for a pod that has each in a container of its own; empty: both")
+	fs.StringVar(&s.PeerLock, "peer-lock", s.PeerLock, "with --only: a file in a volume both containers mount (an emptyDir); the nginx side holds it while nginx may send, the php-fpm side stops php-fpm only once it is free")
 	fs.StringVar(&s.Procfile, "procfile", s.Procfile, "programs to run beside nginx and php-fpm (queue workers, schedulers), one \"name: command\" a line; empty: none")
 	fs.Var(&taskList{tasks: &s.PreStart}, "pre-start", "a command to run to its end before php-fpm starts (repeatable, in order; the env var takes one a line); one that fails ends lnmp-init with its exit code")
 	fs.StringVar(&s.ChildLogs, "child-logs", s.ChildLogs, "tagged: every line the children write goes out whole, tagged with their name and stream, in --log-format; raw: they write to lnmp-init's output untouched")
@@ -224,6 +228,17 @@ func (s *settings) validate() error {
 		if _, _, err := net.SplitHostPort(s.HealthAddr); err != nil {
 			return settingError("health-addr", "want host:port or :port, got %q", s.HealthAddr)
 		}
+	}
+	switch s.Only {
+	case "", "nginx", "php-fpm":
+	default:
+		return settingError("only", "must be nginx, php-fpm or empty (both), got %q", s.Only)
+	}
+	if s.PeerLock != "" && s.Only == "" {
+		return settingError("peer-lock", "orders the stop of two containers, so it needs --only (%s)", envName("only"))
+	}
+	if s.PeerLock != "" && !filepath.IsAbs(s.PeerLock) {
+		return settingError("peer-lock", "want an absolute path, got %q", s.PeerLock)
 	}
 	if _, err := childlog.ParseMode(s.ChildLogs); err != nil {
 		return settingError("child-logs", "%v", err)
