@@ -58,6 +58,16 @@ type Pool struct {
 
 	RequestTerminateTimeout time.Duration // 0 when unset: requests are never cut.
 
+	// PM is the process manager, pm: "static", "dynamic" or "ondemand";
+	// empty when unset (php-fpm then refuses the pool). MaxChildren is
+	// pm.max_children, 0 when unset: the most workers the pool runs.
+	PM          string
+	MaxChildren int
+
+	// Where is the file and line of the pool's first section header, for
+	// messages that tell where to add a setting.
+	Where string
+
 	// Env is what env[NAME] = value lines give the workers. As in php-fpm,
 	// the first line for a name wins, and a value starting with '$' is
 	// replaced by that variable of php-fpm's own environment.

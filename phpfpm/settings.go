@@ -52,6 +52,14 @@ func (l *loader) setPool(p *poolState, key, value string, pos position) error {
 		p.StatusPath = value
 	case "pm.status_listen":
 		p.statusListenRaw = value
+	case "pm":
+		return p.setPM(value)
+	case "pm.max_children":
+		n, err := parseInt(value)
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		p.MaxChildren = n
 	case "prefix":
 		p.prefix = value
 	case "request_terminate_timeout":
@@ -156,6 +164,7 @@ func (l *loader) finishPool(p *poolState) error {
 		}
 		statusMin = 1 // A status listener may serve "/".
 	}
+	p.Where = p.opened.String()
 	if err := checkURIPath(p.StatusPath, statusMin); err != nil {
 		return fmt.Errorf("%s: pool [%s]: pm.status_path: %w", p.where("pm.status_path"), p.Name, err)
 	}
@@ -211,4 +220,15 @@ func checkURIPath(path string, minLen int) error {
 
 func isAlnum(c rune) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// setPM reads the process manager as fpm_conf_set_pm does, in any letter
+// case.
+func (p *poolState) setPM(value string) error {
+	switch pm := strings.ToLower(value); pm {
+	case "static", "dynamic", "ondemand":
+		p.PM = pm
+		return nil
+	}
+	return fmt.Errorf("pm: invalid value %q (use static, dynamic or ondemand)", value)
 }
