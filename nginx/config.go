@@ -48,6 +48,9 @@ type Config struct {
 	// on port 80 when nginx runs as root and 8000 otherwise, and is recorded
 	// as such.
 	Listens []listen.Addr
+	// StubStatus is the location that serves stub_status, preferring one
+	// on loopback; nil when there is none (see findStubStatus).
+	StubStatus *StubStatus
 }
 
 // Load reads the nginx configuration at path and every file it includes,
@@ -77,6 +80,7 @@ func Load(path string) (*Config, error) {
 	if cfg.Listens, err = findListens(top, os.Getuid()); err != nil {
 		return nil, fmt.Errorf("nginx config: %w", err)
 	}
+	cfg.StubStatus = findStubStatus(top, os.Getuid())
 	return cfg, nil
 }
 
