@@ -50,6 +50,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	printPlan(stdout, cfg, st, grace)
+	printMetricsSources(stdout, set, st)
 	problems = append(problems, hazards(set, st, cfg)...)
 	if set.StopTimeout+time.Second > grace {
 		problems = append(problems, fmt.Sprintf("--stop-timeout (%s) %v does not end before the kill at --grace %v: set terminationGracePeriodSeconds to at least %d, or lower --stop-timeout",

@@ -92,7 +92,8 @@ func runStack(intake *signals.Intake, log *zap.Logger, set *settings, st *stack,
 
 	// The supervisor, and the metrics that observe it.
 	var sup *supervisor.Supervisor
-	mx := metrics.New(childNames(cfg), func() *supervisor.Status { return sup.Status() })
+	pools := newLivePools(st.fpm.Pools)
+	mx := metrics.New(childNames(cfg), func() *supervisor.Status { return sup.Status() }, serverCollectors(log, set, st, pools.get)...)
 	reloadAsks := make(chan struct{}, 1)
 	sup = supervisor.New(cfg, supervisor.Deps{
 		Launcher: supervisor.ReaperLauncher{Reaper: reaper, Stdout: out.stdout, Stderr: out.stderr},
@@ -105,7 +106,6 @@ func runStack(intake *signals.Intake, log *zap.Logger, set *settings, st *stack,
 	})
 
 	// Hot reload.
-	pools := newLivePools(st.fpm.Pools)
 	run := func(cmd *exec.Cmd) ([]byte, error) { return reaper.Run(ctx, cmd) }
 	startReload(ctx, &background, log, set, st, sup, pools, run, reloadAsks, mx.ReloadDone)
 

@@ -37,6 +37,9 @@ type settings struct {
 	Watch        []string      `envconfig:"WATCH"`
 	LogFormat    string        `envconfig:"LOG_FORMAT" default:"json"`
 	LogLevel     string        `envconfig:"LOG_LEVEL" default:"info"`
+
+	// PhpfpmProcessMetrics adds php-fpm's per-process metrics.
+	PhpfpmProcessMetrics bool `envconfig:"PHPFPM_PROCESS_METRICS" default:"false"`
 }
 
 // bind registers every setting as a flag, with the current values (defaults
@@ -52,6 +55,7 @@ func (s *settings) bind(fs *flag.FlagSet) {
 	fs.IntVar(&s.CrashLimit, "crash-limit", s.CrashLimit, "this many crashes of one child within --crash-window make lnmp-init stop and exit non-zero")
 	fs.DurationVar(&s.CrashWindow, "crash-window", s.CrashWindow, "the window --crash-limit counts crashes in")
 	fs.StringVar(&s.HealthAddr, "health-addr", s.HealthAddr, "address of /livez, /readyz and /metrics; empty turns them off")
+	fs.BoolVar(&s.PhpfpmProcessMetrics, "phpfpm-process-metrics", s.PhpfpmProcessMetrics, "add the phpfpm_process_* metrics, one series set per worker, read from each pool's full status page")
 	fs.BoolVar(&s.HotReload, "hot-reload", s.HotReload, "watch the configs and reload nginx (SIGHUP) and php-fpm (SIGUSR2) when they change, after validating them")
 	fs.Var(&pathList{paths: &s.Watch}, "watch", "one more path to watch (repeatable; the env var takes a comma-separated list); it reloads the program whose config covers it, or both")
 	fs.StringVar(&s.LogFormat, "log-format", s.LogFormat, "json or console")
