@@ -58,9 +58,11 @@ type Pool struct {
 
 	RequestTerminateTimeout time.Duration // 0 when unset: requests are never cut.
 
-	// PM is the process manager, pm: "static", "dynamic" or "ondemand";
-	// empty when unset (php-fpm then refuses the pool). MaxChildren is
-	// pm.max_children, 0 when unset: the most workers the pool runs.
+	// PM is the process manager, pm: "static", "dynamic" or "ondemand".
+	// MaxChildren is pm.max_children: the most workers the pool runs. Both
+	// only describe the pool, for metrics: they are "" and 0 when unset or
+	// invalid, which php-fpm refuses, in its own words, at start or in
+	// Validate.
 	PM          string
 	MaxChildren int
 

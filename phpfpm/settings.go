@@ -53,13 +53,9 @@ func (l *loader) setPool(p *poolState, key, value string, pos position) error {
 	case "pm.status_listen":
 		p.statusListenRaw = value
 	case "pm":
-		return p.setPM(value)
+		p.PM = parsePM(value)
 	case "pm.max_children":
-		n, err := parseInt(value)
-		if err != nil {
-			return fmt.Errorf("%s: %w", key, err)
-		}
-		p.MaxChildren = n
+		p.MaxChildren, _ = parseInt(value) // 0 when invalid, see Pool
 	case "prefix":
 		p.prefix = value
 	case "request_terminate_timeout":
@@ -222,13 +218,12 @@ func isAlnum(c rune) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// setPM reads the process manager as fpm_conf_set_pm does, in any letter
-// case.
-func (p *poolState) setPM(value string) error {
+// parsePM reads the process manager as fpm_conf_set_pm does, in any
+// letter case; "" for a value php-fpm rejects.
+func parsePM(value string) string {
 	switch pm := strings.ToLower(value); pm {
 	case "static", "dynamic", "ondemand":
-		p.PM = pm
-		return nil
+		return pm
 	}
-	return fmt.Errorf("pm: invalid value %q (use static, dynamic or ondemand)", value)
+	return ""
 }
