@@ -1,16 +1,14 @@
 package nginx
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/lnmp-init/lnmp-init/httpget"
 	"github.com/lnmp-init/lnmp-init/listen"
 )
 
@@ -156,33 +154,14 @@ const maxStubBody = 4096
 // Read asks nginx for the page, over a connection of its own that ctx
 // bounds, and parses it.
 func (s *StubStatus) Read(ctx context.Context) (Activity, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, s.Addr.Network, s.Addr.Address)
+	resp, err := httpget.Get(ctx, s.Addr.Network, s.Addr.Address, s.Host, s.Path, maxStubBody)
 	if err != nil {
 		return Activity{}, fmt.Errorf("stub_status at %s: %w", s.URL(), err)
 	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
+	if resp.Status != 200 {
+		return Activity{}, fmt.Errorf("stub_status at %s: status %d", s.URL(), resp.Status)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	defer stop()
-	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lnmp-init\r\nConnection: close\r\n\r\n", s.Path, s.Host); err != nil {
-		return Activity{}, fmt.Errorf("stub_status at %s: %w", s.URL(), err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, 512), nil)
-	if err != nil {
-		return Activity{}, fmt.Errorf("stub_status at %s: %w", s.URL(), err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxStubBody))
-	if err != nil {
-		return Activity{}, fmt.Errorf("stub_status at %s: %w", s.URL(), err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return Activity{}, fmt.Errorf("stub_status at %s: status %d", s.URL(), resp.StatusCode)
-	}
-	a, err := ParseStubStatus(body)
+	a, err := ParseStubStatus(resp.Body)
 	if err != nil {
 		return Activity{}, fmt.Errorf("stub_status at %s: %w", s.URL(), err)
 	}
