@@ -6,14 +6,15 @@ package health
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/lnmp-init/lnmp-init/httpget"
 	"github.com/lnmp-init/lnmp-init/supervisor"
 )
 
@@ -126,12 +127,7 @@ func Listen(addr string) (net.Listener, error) {
 
 // Serve answers on ln until ctx ends.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) {
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := newHTTP1(s.Handler()).serve(ctx, ln); err != nil {
 		s.Log.Error("probe listener failed", zap.Error(err))
 	}
 }
@@ -148,4 +144,18 @@ func ProbeURL(addr, endpoint string) (string, error) {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/" + endpoint, nil
+}
+
+// Ask GETs url (as ProbeURL makes it) within ctx and returns the status
+// code and up to 4 KiB of the body, for `lnmp-init probe`.
+func Ask(ctx context.Context, url string) (int, []byte, error) {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return 0, nil, err
+	}
+	r, err := httpget.Get(ctx, "tcp", u.Host, u.Host, u.RequestURI(), 4096)
+	if err != nil {
+		return 0, nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	return r.Status, r.Body, nil
 }
