@@ -55,13 +55,20 @@ func (c *PoolCollector) Collect(ctx context.Context, w *promtext.Writer) {
 	pools := c.pools()
 	reads := make([]poolRead, len(pools))
 	var wg sync.WaitGroup
+	var last func()
 	for i, p := range pools {
 		reads[i].pool = p
 		if p.StatusPath == "" {
 			continue
 		}
 		reads[i].uri = p.StatusURI()
-		wg.Go(func() { reads[i].status, reads[i].err = p.ReadStatus(ctx, c.full) })
+		if last != nil {
+			wg.Go(last)
+		}
+		last = func() { reads[i].status, reads[i].err = p.ReadStatus(ctx, c.full) }
+	}
+	if last != nil {
+		last() // the last pool here: one goroutine fewer
 	}
 	wg.Wait()
 	c.count(reads)

@@ -50,7 +50,8 @@ func newProcessStats() *processStats {
 			}
 		}
 	}
-	p.samples = []rtmetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/total:bytes"}}
+	p.samples = []rtmetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/total:bytes"},
+		{Name: "/gc/heap/allocs:bytes"}}
 	return p
 }
 
@@ -74,6 +75,7 @@ func (p *processStats) write(w *promtext.Writer) {
 	rtmetrics.Read(p.samples)
 	w.Single("go_memstats_heap_alloc_bytes", "Number of heap bytes allocated and still in use.", promtext.Gauge, float64(p.samples[0].Value.Uint64()))
 	w.Single("go_memstats_sys_bytes", "Number of bytes obtained from system.", promtext.Gauge, float64(p.samples[1].Value.Uint64()))
+	w.Single("go_memstats_alloc_bytes_total", "Total number of bytes allocated, even if freed.", promtext.Counter, float64(p.samples[2].Value.Uint64()))
 	w.Single("go_info", "Information about the Go environment.", promtext.Gauge, 1, "version", runtime.Version())
 }
 
