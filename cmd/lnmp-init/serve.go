@@ -33,6 +33,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	// First of all: the kernel drops signals to PID 1 that have no handler.
 	intake := signals.Notify()
 	defer intake.Stop()
+	tuneRuntime()
 	set, rest, err := parseSettings("lnmp-init", args, stdout, nil)
 	if err == nil && len(rest) > 0 {
 		err = &usageError{fmt.Sprintf("unexpected argument %q; see lnmp-init --help", rest[0])}
