@@ -28,10 +28,21 @@
 //   - storm: 8 clients sending back to back while the configs change every
 //     0.5 s, 12 times: requests sent, failed, and reloads done.
 //
+// Then, unless -metrics=false, a third table measures /metrics with
+// php-fpm's pools and nginx's stub_status read at each scrape, on the
+// sandbox plus a second pool (pm = dynamic, status on pm.status_listen)
+// and a stub_status server: PID 1's RSS at the start and after 1,000
+// back-to-back scrapes while clients load both pools, its peak, and the
+// scrapes' p50 and p99 latency; for lnmp-init as is and with
+// --phpfpm-process-metrics, checked against issue 12's bound (10 MiB, and
+// a third of supervisord's RSS in the same run). It tries once to build
+// hipages/php-fpm_exporter from the Go module proxy to measure it beside
+// lnmp-init, and says why when it cannot.
+//
 // It needs root, unshare, nginx, php-fpm, supervisord and tini, and builds
 // lnmp-init unless -lnmp-init names a binary. From the module root:
 //
-//	go run ./bench [-runs 3] [-only lnmp-init,tini] [-reload=false] [-v] [-lnmp-init PATH]
+//	go run ./bench [-runs 3] [-only lnmp-init,tini] [-reload=false] [-metrics=false] [-v] [-lnmp-init PATH]
 package main
 
 import (
@@ -59,6 +70,12 @@ type config struct {
 	verbose  bool
 	lnmpInit string
 	reload   bool
+	metrics  bool
+}
+
+// metricsWanted reports whether the metrics table is measured.
+func (c config) metricsWanted() bool {
+	return c.metrics && slices.Contains(c.only.selected(), nameLnmpInit)
 }
 
 // reloadWanted reports whether the reload table is measured: asked for,
@@ -96,12 +113,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer cleanup()
-	rows, failed := benchmark(ctx, r, cfg.only.selected(), cfg.runs, stderr)
+	rows, rss, failed := benchmark(ctx, r, cfg.only.selected(), cfg.runs, stderr)
 	var reloads []reloadSample
 	if cfg.reloadWanted() && ctx.Err() == nil {
 		var reloadFailed bool
 		reloads, reloadFailed = reloadBenchmark(ctx, r, cfg.runs, stderr)
 		failed = failed || reloadFailed
+	}
+	var scrapes metricsResult
+	if cfg.metricsWanted() && ctx.Err() == nil {
+		scrapes = runMetrics(ctx, r, cfg.runs, stderr)
+		failed = failed || scrapes.failed
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "bench: interrupted")
@@ -111,6 +133,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout)
 	if cfg.reloadWanted() {
 		printReload(stdout, cfg, reloads)
+	}
+	if cfg.metricsWanted() {
+		printMetrics(stdout, cfg, scrapes, rss[nameSupervisord])
 	}
 	fmt.Fprintln(stdout, footer(args, r.bin, cfg.runs, began))
 	fmt.Fprintf(stderr, "bench: took %s\n", time.Since(began).Round(100*time.Millisecond))
@@ -154,14 +179,14 @@ func prepare(ctx context.Context, cfg config, stderr io.Writer) (r runner, clean
 // benchmark runs every init once per round, round after round, so a slow
 // moment of the machine is shared out instead of hitting one init's runs.
 // A failed run is reported and left out of the medians.
-func benchmark(ctx context.Context, r runner, names []string, runs int, log io.Writer) (rows [][]string, failed bool) {
+func benchmark(ctx context.Context, r runner, names []string, runs int, log io.Writer) (rows [][]string, rssKiB map[string]float64, failed bool) {
 	samples := make(map[string][]sample)
 	for i := 1; i <= runs && ctx.Err() == nil; i++ {
 		for _, name := range names {
 			t := time.Now()
 			s, err := r.measure(ctx, name)
 			if ctx.Err() != nil {
-				return nil, true
+				return nil, nil, true
 			}
 			if err != nil {
 				fmt.Fprintf(log, "bench: run %d/%d: %v\n", i, runs, err)
@@ -172,14 +197,16 @@ func benchmark(ctx context.Context, r runner, names []string, runs int, log io.W
 			samples[name] = append(samples[name], s)
 		}
 	}
+	rssKiB = map[string]float64{}
 	for _, name := range names {
 		if len(samples[name]) == 0 {
 			rows = append(rows, failedRow(name))
 			continue
 		}
 		rows = append(rows, summarize(name, samples[name]))
+		rssKiB[name] = medianRSS(samples[name])
 	}
-	return rows, failed
+	return rows, rssKiB, failed
 }
 
 func failedRow(name string) []string {
@@ -197,6 +224,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.runs, "runs", 3, "runs per init; the table shows the median")
 	fs.Var(&cfg.only, "only", "run only these inits (repeatable or comma-separated): "+strings.Join(contenderNames(), ", "))
 	fs.BoolVar(&cfg.verbose, "v", false, "copy every PID 1's output to stderr")
+	fs.BoolVar(&cfg.metrics, "metrics", true, "also measure PID 1's RSS and the scrape latency with php-fpm's pools and nginx's stub_status in /metrics (third table); needs lnmp-init selected")
 	fs.BoolVar(&cfg.reload, "reload", true, "also time lnmp-init's hot reload and run the reload storm (second table); needs lnmp-init selected")
 	fs.StringVar(&cfg.lnmpInit, "lnmp-init", "", "prebuilt lnmp-init binary; empty: build ./cmd/lnmp-init into a temp dir")
 	if err := fs.Parse(args); err != nil {
