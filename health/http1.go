@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -204,20 +203,10 @@ func readRequest(ctx context.Context, r *bufio.Reader, remote string) (*http.Req
 	if err != nil {
 		return nil, false, err
 	}
-	method, rest, ok1 := strings.Cut(first, " ")
-	target, proto, ok2 := strings.Cut(rest, " ")
-	if !ok1 || !ok2 || method == "" || !strings.HasPrefix(target, "/") {
-		return nil, false, fmt.Errorf("malformed request line %.60q", first)
-	}
-	major, minor, ok := http.ParseHTTPVersion(proto)
-	if !ok || major != 1 {
-		return nil, false, errVersion
-	}
-	u, err := url.ParseRequestURI(target)
+	req, err := parseRequestLine(first)
 	if err != nil {
-		return nil, false, fmt.Errorf("malformed request target: %w", err)
+		return nil, false, err
 	}
-	h := http.Header{}
 	for {
 		l, err := line()
 		if err != nil {
@@ -230,63 +219,33 @@ func readRequest(ctx context.Context, r *bufio.Reader, remote string) (*http.Req
 		if !ok || k == "" || strings.ContainsAny(k, " \t") {
 			return nil, false, fmt.Errorf("malformed header line %.60q", l)
 		}
-		h.Add(textproto.CanonicalMIMEHeaderKey(k), strings.TrimSpace(v))
+		req.Header.Add(textproto.CanonicalMIMEHeaderKey(k), strings.TrimSpace(v))
 	}
-	if cl := h.Get("Content-Length"); (cl != "" && cl != "0") || h.Get("Transfer-Encoding") != "" {
+	if cl := req.Header.Get("Content-Length"); (cl != "" && cl != "0") || req.Header.Get("Transfer-Encoding") != "" {
 		return nil, false, errBody
 	}
-	conn := strings.ToLower(h.Get("Connection"))
-	keep := minor >= 1 && !strings.Contains(conn, "close") // HTTP/1.0: one request per connection
-	req := &http.Request{Method: method, URL: u, Proto: proto, ProtoMajor: major, ProtoMinor: minor, Header: h,
-		Host: h.Get("Host"), RequestURI: target, RemoteAddr: remote, Body: http.NoBody, Close: !keep}
+	// HTTP/1.0: one request per connection.
+	keep := req.ProtoMinor >= 1 && !strings.Contains(strings.ToLower(req.Header.Get("Connection")), "close")
+	req.Host, req.RemoteAddr, req.Close = req.Header.Get("Host"), remote, !keep
 	return req.WithContext(ctx), keep, nil
 }
 
-// response buffers what a handler writes.
-type response struct {
-	header http.Header
-	body   *bytes.Buffer
-	code   int
-}
-
-func (w *response) Header() http.Header { return w.header }
-
-func (w *response) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
+// parseRequestLine reads "METHOD /target HTTP/1.x" into a request without
+// headers yet.
+func parseRequestLine(first string) (*http.Request, error) {
+	method, rest, ok1 := strings.Cut(first, " ")
+	target, proto, ok2 := strings.Cut(rest, " ")
+	if !ok1 || !ok2 || method == "" || !strings.HasPrefix(target, "/") {
+		return nil, fmt.Errorf("malformed request line %.60q", first)
 	}
-}
-
-func (w *response) Write(p []byte) (int, error) {
-	w.WriteHeader(http.StatusOK)
-	return w.body.Write(p)
-}
-
-// send writes the status line, the headers with Content-Length, and the
-// body unless the request was HEAD.
-func (w *response) send(c net.Conn, head *bytes.Buffer, req *http.Request, keep bool) error {
-	w.WriteHeader(http.StatusOK)
-	head.Reset()
-	head.WriteString("HTTP/1.1 ")
-	head.WriteString(strconv.Itoa(w.code))
-	head.WriteByte(' ')
-	head.WriteString(http.StatusText(w.code))
-	head.WriteString("\r\n")
-	if w.header.Get("Content-Type") == "" && w.body.Len() > 0 {
-		w.header.Set("Content-Type", "text/plain; charset=utf-8")
+	major, minor, ok := http.ParseHTTPVersion(proto)
+	if !ok || major != 1 {
+		return nil, errVersion
 	}
-	w.header.Set("Content-Length", strconv.Itoa(w.body.Len()))
-	w.header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-	if !keep {
-		w.header.Set("Connection", "close")
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return nil, fmt.Errorf("malformed request target: %w", err)
 	}
-	if err := w.header.Write(head); err != nil {
-		return err
-	}
-	head.WriteString("\r\n")
-	if req == nil || req.Method != http.MethodHead {
-		head.Write(w.body.Bytes())
-	}
-	_, err := c.Write(head.Bytes())
-	return err
+	return &http.Request{Method: method, URL: u, Proto: proto, ProtoMajor: major, ProtoMinor: minor,
+		Header: http.Header{}, RequestURI: target, Body: http.NoBody}, nil
 }
