@@ -1,5 +1,6 @@
 // Package fastcgi is a minimal FastCGI client: one responder request over a
-// fresh connection, enough to ask php-fpm whether a pool answers.
+// fresh connection, enough to ask php-fpm whether a pool answers and to
+// read its status page.
 //
 // It is written here because the maintained Go clients (yookoala/gofast,
 // tomasen/fcgi_client and others) cannot be fetched from the module proxy
