@@ -215,3 +215,21 @@ func TestHTTP1ConnectionLimit(t *testing.T) {
 		t.Errorf("an open connection: %q", out)
 	}
 }
+
+// FuzzReadRequest: no request head panics the parser, and what it takes
+// is a GET-like request with a path and no body.
+func FuzzReadRequest(f *testing.F) {
+	f.Add("GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n")
+	f.Add("HEAD /readyz?x=1 HTTP/1.0\r\n\r\n")
+	f.Add("GET /a HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	f.Add("PRI * HTTP/2.0\r\n\r\n")
+	f.Fuzz(func(t *testing.T, raw string) {
+		req, _, err := readRequest(context.Background(), bufio.NewReaderSize(strings.NewReader(raw), 4096), "127.0.0.1:1")
+		if err != nil {
+			return
+		}
+		if req.URL == nil || !strings.HasPrefix(req.RequestURI, "/") || req.ProtoMajor != 1 || req.Body != http.NoBody {
+			t.Fatalf("accepted %q as %+v", raw, req)
+		}
+	})
+}
