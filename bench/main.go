@@ -28,15 +28,26 @@
 //   - storm: 8 clients sending back to back while the configs change every
 //     0.5 s, 12 times: requests sent, failed, and reloads done.
 //
-// It needs root, unshare, nginx, php-fpm, supervisord and tini, and builds
-// lnmp-init unless -lnmp-init names a binary. From the module root:
+// Then, unless -metrics=false, a third table measures /metrics with
+// php-fpm's pools and nginx's stub_status read at each scrape, on the
+// sandbox plus a second pool (pm = dynamic, status on pm.status_listen)
+// and a stub_status server: PID 1's RSS at the start and after 1,000
+// back-to-back scrapes while clients load both pools, its peak, and the
+// scrapes' p50 and p99 latency; for lnmp-init as is and with
+// --phpfpm-process-metrics, checked against issue 12's bound (10 MiB, and
+// a third of supervisord's RSS in the same run). It tries once to build
+// hipages/php-fpm_exporter from the Go module proxy to measure it beside
+// lnmp-init, and says why when it cannot.
 //
-// A third table, unless -child-logs=false, measures children's output
+// It needs root, unshare, nginx, php-fpm, supervisord and tini, and builds
+// lnmp-init unless -lnmp-init names a binary.
+//
+// A fourth table, unless -child-logs=false, measures children's output
 // through package childlog, tagged and passed through: nginx's access log
 // at the highest rate the machine sustains, lines per second and the
-// relaying process's CPU per line (childlogs.go).
+// relaying process's CPU per line (childlogs.go). From the module root:
 //
-//	go run ./bench [-runs 3] [-only lnmp-init,tini] [-reload=false] [-child-logs=false] [-v] [-lnmp-init PATH]
+//	go run ./bench [-runs 3] [-only lnmp-init,tini] [-reload=false] [-metrics=false] [-child-logs=false] [-v] [-lnmp-init PATH]
 package main
 
 import (
@@ -69,6 +80,12 @@ type config struct {
 	reload   bool
 	// childLogs asks for the child-output table (package childlog).
 	childLogs bool
+	metrics   bool
+}
+
+// metricsWanted reports whether the metrics table is measured.
+func (c config) metricsWanted() bool {
+	return c.metrics && slices.Contains(c.only.selected(), nameLnmpInit)
 }
 
 // reloadWanted reports whether the reload table is measured: asked for,
@@ -106,7 +123,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer cleanup()
-	rows, failed := benchmark(ctx, r, cfg.only.selected(), cfg.runs, stderr)
+	rows, rss, failed := benchmark(ctx, r, cfg.only.selected(), cfg.runs, stderr)
 	var reloads []reloadSample
 	if cfg.reloadWanted() && ctx.Err() == nil {
 		var reloadFailed bool
@@ -119,6 +136,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logSamples, logsFailed = r.childLogBenchmark(ctx, cfg.runs, stderr)
 		failed = failed || logsFailed
 	}
+	var scrapes metricsResult
+	if cfg.metricsWanted() && ctx.Err() == nil {
+		scrapes = runMetrics(ctx, r, cfg.runs, stderr)
+		failed = failed || scrapes.failed
+	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "bench: interrupted")
 		return 130
@@ -127,6 +149,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout)
 	if cfg.reloadWanted() {
 		printReload(stdout, cfg, reloads)
+	}
+	if cfg.metricsWanted() {
+		printMetrics(stdout, cfg, scrapes, rss[nameSupervisord])
 	}
 	if cfg.childLogs {
 		printChildLogs(stdout, logSamples, cfg.runs)
@@ -173,14 +198,14 @@ func prepare(ctx context.Context, cfg config, stderr io.Writer) (r runner, clean
 // benchmark runs every init once per round, round after round, so a slow
 // moment of the machine is shared out instead of hitting one init's runs.
 // A failed run is reported and left out of the medians.
-func benchmark(ctx context.Context, r runner, names []string, runs int, log io.Writer) (rows [][]string, failed bool) {
+func benchmark(ctx context.Context, r runner, names []string, runs int, log io.Writer) (rows [][]string, rssKiB map[string]float64, failed bool) {
 	samples := make(map[string][]sample)
 	for i := 1; i <= runs && ctx.Err() == nil; i++ {
 		for _, name := range names {
 			t := time.Now()
 			s, err := r.measure(ctx, name)
 			if ctx.Err() != nil {
-				return nil, true
+				return nil, nil, true
 			}
 			if err != nil {
 				fmt.Fprintf(log, "bench: run %d/%d: %v\n", i, runs, err)
@@ -191,14 +216,16 @@ func benchmark(ctx context.Context, r runner, names []string, runs int, log io.W
 			samples[name] = append(samples[name], s)
 		}
 	}
+	rssKiB = map[string]float64{}
 	for _, name := range names {
 		if len(samples[name]) == 0 {
 			rows = append(rows, failedRow(name))
 			continue
 		}
 		rows = append(rows, summarize(name, samples[name]))
+		rssKiB[name] = medianRSS(samples[name])
 	}
-	return rows, failed
+	return rows, rssKiB, failed
 }
 
 func failedRow(name string) []string {
@@ -216,6 +243,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.runs, "runs", 3, "runs per init; the table shows the median")
 	fs.Var(&cfg.only, "only", "run only these inits (repeatable or comma-separated): "+strings.Join(contenderNames(), ", "))
 	fs.BoolVar(&cfg.verbose, "v", false, "copy every PID 1's output to stderr")
+	fs.BoolVar(&cfg.metrics, "metrics", true, "also measure PID 1's RSS and the scrape latency with php-fpm's pools and nginx's stub_status in /metrics (third table); needs lnmp-init selected")
 	fs.BoolVar(&cfg.reload, "reload", true, "also time lnmp-init's hot reload and run the reload storm (second table); needs lnmp-init selected")
 	fs.BoolVar(&cfg.childLogs, "child-logs", true, "also measure child output through package childlog against pass-through (third table)")
 	fs.StringVar(&cfg.lnmpInit, "lnmp-init", "", "prebuilt lnmp-init binary; empty: build ./cmd/lnmp-init into a temp dir")

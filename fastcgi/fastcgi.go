@@ -1,5 +1,6 @@
 // Package fastcgi is a minimal FastCGI client: one responder request over a
-// fresh connection, enough to ask php-fpm whether a pool answers.
+// fresh connection, enough to ask php-fpm whether a pool answers and to
+// read its status page.
 //
 // It is written here because the maintained Go clients (yookoala/gofast,
 // tomasen/fcgi_client and others) cannot be fetched from the module proxy
@@ -17,7 +18,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sort"
+	"slices"
+	"sync"
 )
 
 // Record types and the responder role, from the FastCGI specification.
@@ -44,6 +46,13 @@ type Response struct {
 	AppStatus uint32
 }
 
+// Buffers reused across requests: a status page is read at every scrape.
+var (
+	readers  = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+	requests = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	zeros    [8]byte // padding
+)
+
 // Do sends one request with params and an empty body to the responder at
 // network/address, and reads the whole response. ctx bounds the exchange.
 func Do(ctx context.Context, network, address string, params map[string]string) (*Response, error) {
@@ -59,15 +68,21 @@ func Do(ctx context.Context, network, address string, params map[string]string) 
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 
-	var req bytes.Buffer
-	writeRecord(&req, typeBeginRequest, []byte{0, roleResponder, 0, 0, 0, 0, 0, 0})
-	writeRecord(&req, typeParams, encodeParams(params))
-	writeRecord(&req, typeParams, nil)
-	writeRecord(&req, typeStdin, nil)
+	req := requests.Get().(*bytes.Buffer)
+	defer requests.Put(req)
+	req.Reset()
+	writeRecord(req, typeBeginRequest, []byte{0, roleResponder, 0, 0, 0, 0, 0, 0})
+	writeParams(req, params)
+	writeRecord(req, typeParams, nil)
+	writeRecord(req, typeStdin, nil)
 	if _, err := conn.Write(req.Bytes()); err != nil {
 		return nil, fmt.Errorf("fastcgi: send request: %w", err)
 	}
-	resp, err := readResponse(bufio.NewReader(conn))
+	r := readers.Get().(*bufio.Reader)
+	defer readers.Put(r)
+	r.Reset(conn)
+	defer r.Reset(nil)
+	resp, err := readResponse(r)
 	if err != nil && ctx.Err() != nil {
 		err = errors.Join(ctx.Err(), err)
 	}
@@ -76,32 +91,52 @@ func Do(ctx context.Context, network, address string, params map[string]string) 
 
 // writeRecord appends one record; content never exceeds maxContent here.
 func writeRecord(w *bytes.Buffer, typ byte, content []byte) {
-	pad := (8 - len(content)%8) % 8
-	h := [8]byte{version1, typ, 0, requestID, 0, 0, byte(pad), 0}
-	binary.BigEndian.PutUint16(h[4:], uint16(len(content)))
-	w.Write(h[:])
+	writeHeader(w, typ, len(content))
 	w.Write(content)
-	w.Write(make([]byte, pad))
+	w.Write(zeros[:padding(len(content))])
 }
 
-// encodeParams writes name-value pairs, sorted so requests are repeatable.
-func encodeParams(params map[string]string) []byte {
+func writeHeader(w *bytes.Buffer, typ byte, n int) {
+	h := [8]byte{version1, typ, 0, requestID, 0, 0, byte(padding(n)), 0}
+	binary.BigEndian.PutUint16(h[4:], uint16(n))
+	w.Write(h[:])
+}
+
+// padding aligns a record's content to 8 bytes, as the specification
+// recommends.
+func padding(n int) int { return (8 - n%8) % 8 }
+
+// writeParams appends the name-value pairs as one PARAMS record, sorted so
+// requests are repeatable. Params for a probe are tiny; more than a
+// record holds is cut off, never reached.
+func writeParams(w *bytes.Buffer, params map[string]string) {
 	names := make([]string, 0, len(params))
-	for n := range params {
-		names = append(names, n)
+	n := 0
+	for name, value := range params {
+		names = append(names, name)
+		n += lengthSize(len(name)) + lengthSize(len(value)) + len(name) + len(value)
 	}
-	sort.Strings(names)
-	var b bytes.Buffer
-	for _, n := range names {
-		writeLength(&b, len(n))
-		writeLength(&b, len(params[n]))
-		b.WriteString(n)
-		b.WriteString(params[n])
+	slices.Sort(names)
+	if n > maxContent {
+		n = maxContent
 	}
-	if b.Len() > maxContent {
-		b.Truncate(maxContent) // params for a probe are tiny; never reached
+	writeHeader(w, typeParams, n)
+	start := w.Len()
+	for _, name := range names {
+		writeLength(w, len(name))
+		writeLength(w, len(params[name]))
+		w.WriteString(name)
+		w.WriteString(params[name])
 	}
-	return b.Bytes()
+	w.Truncate(start + n)
+	w.Write(zeros[:padding(n)])
+}
+
+func lengthSize(n int) int {
+	if n < 128 {
+		return 1
+	}
+	return 4
 }
 
 // writeLength uses one byte below 128, else four with the top bit set.
@@ -115,7 +150,8 @@ func writeLength(b *bytes.Buffer, n int) {
 	b.Write(l[:])
 }
 
-// readResponse reads records until END_REQUEST.
+// readResponse reads records until END_REQUEST, each record's content
+// straight into the response.
 func readResponse(r *bufio.Reader) (*Response, error) {
 	resp := &Response{}
 	for {
@@ -124,25 +160,40 @@ func readResponse(r *bufio.Reader) (*Response, error) {
 			return nil, fmt.Errorf("fastcgi: read record header: %w", err)
 		}
 		n, pad := int(binary.BigEndian.Uint16(h[4:])), int(h[6])
-		content := make([]byte, n+pad)
-		if _, err := io.ReadFull(r, content); err != nil {
-			return nil, fmt.Errorf("fastcgi: read record: %w", err)
-		}
-		content = content[:n]
+		var err error
 		switch h[1] {
 		case typeStdout:
-			resp.Stdout = append(resp.Stdout, content...)
+			resp.Stdout, err = readContent(r, resp.Stdout, n)
 		case typeStderr:
-			resp.Stderr = append(resp.Stderr, content...)
+			resp.Stderr, err = readContent(r, resp.Stderr, n)
 		case typeEndRequest:
+			var body [8]byte
 			if n < 8 {
 				return nil, fmt.Errorf("fastcgi: short END_REQUEST record")
 			}
-			resp.AppStatus = binary.BigEndian.Uint32(content)
-			if proto := content[4]; proto != 0 {
+			if _, err := io.ReadFull(r, body[:]); err != nil {
+				return nil, fmt.Errorf("fastcgi: read record: %w", err)
+			}
+			resp.AppStatus = binary.BigEndian.Uint32(body[:])
+			if proto := body[4]; proto != 0 {
 				return resp, fmt.Errorf("fastcgi: request refused, protocol status %d", proto)
 			}
 			return resp, nil
+		default:
+			_, err = r.Discard(n)
+		}
+		if err == nil {
+			_, err = r.Discard(pad)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("fastcgi: read record: %w", err)
 		}
 	}
+}
+
+// readContent appends n bytes from r to b.
+func readContent(r *bufio.Reader, b []byte, n int) ([]byte, error) {
+	b = slices.Grow(b, n)
+	m, err := io.ReadFull(r, b[len(b):len(b)+n])
+	return b[:len(b)+m], err
 }

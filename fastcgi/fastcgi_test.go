@@ -74,3 +74,30 @@ func TestHangingServerRespectsContext(t *testing.T) {
 		t.Fatalf("took %v despite a 200ms context", d)
 	}
 }
+
+// TestLargeAnswer: an answer spread over many records (net/http/fcgi
+// sends at most 65535 bytes, padded, per record) arrives whole, and the
+// pooled buffers do not leak one request into the next.
+func TestLargeAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go fcgi.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := len(fcgi.ProcessEnv(r)["SIZE"])
+		fmt.Fprint(w, strings.Repeat("y", n*1000+3))
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, size := range []int{200, 1, 70} {
+		resp, err := Do(ctx, "tcp", ln.Addr().String(), map[string]string{"REQUEST_METHOD": "GET", "REQUEST_URI": "/big", "SERVER_PROTOCOL": "HTTP/1.1", "SIZE": strings.Repeat("s", size)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, body, _ := bytes.Cut(resp.Stdout, []byte("\r\n\r\n"))
+		if len(body) != size*1000+3 || strings.Trim(string(body), "y") != "" {
+			t.Errorf("size %d: got %d bytes", size, len(body))
+		}
+	}
+}

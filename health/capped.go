@@ -2,7 +2,6 @@ package health
 
 import (
 	"net"
-	"net/http"
 	"sync"
 	"time"
 )
@@ -37,21 +36,21 @@ func newConnGuard(max int) *connGuard {
 	return &connGuard{max: max, now: time.Now, conns: make(map[net.Conn]*connEntry)}
 }
 
-// listener wraps ln so that Accept admits connections through g.
-func (g *connGuard) listener(ln net.Listener) net.Listener { return &guardedListener{ln, g} }
-
-// track is the http.Server's ConnState hook.
-func (g *connGuard) track(c net.Conn, state http.ConnState) {
+// setBusy records that a request on c is being read or answered (busy)
+// or that c waits for one.
+func (g *connGuard) setBusy(c net.Conn, busy bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	e, ok := g.conns[c]
-	switch {
-	case !ok:
-	case state == http.StateClosed || state == http.StateHijacked:
-		delete(g.conns, c)
-	case (state == http.StateActive) != e.busy:
-		e.busy, e.since = state == http.StateActive, g.now()
+	if e, ok := g.conns[c]; ok && e.busy != busy {
+		e.busy, e.since = busy, g.now()
 	}
+}
+
+// done forgets c, which is closed.
+func (g *connGuard) done(c net.Conn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.conns, c)
 }
 
 // admit takes c in, closing another connection if need be, or closes c
@@ -66,7 +65,7 @@ func (g *connGuard) admit(c net.Conn) bool {
 			_ = c.Close()
 			return false
 		}
-		delete(g.conns, victim) // its StateClosed finds it gone
+		delete(g.conns, victim) // its done finds it gone
 		_ = victim.Close()
 	}
 	g.conns[c] = &connEntry{since: now}
@@ -89,22 +88,4 @@ func (g *connGuard) victim(now time.Time) net.Conn {
 		return waiting
 	}
 	return stuck
-}
-
-type guardedListener struct {
-	net.Listener
-	g *connGuard
-}
-
-// Accept returns the next connection the guard admits.
-func (l *guardedListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err // http.Server backs off on a temporary one (EMFILE)
-		}
-		if l.g.admit(c) {
-			return c, nil
-		}
-	}
 }

@@ -15,10 +15,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"time"
+	neturl "net/url"
 
 	"go.uber.org/zap"
 
+	"github.com/lnmp-init/lnmp-init/httpget"
 	"github.com/lnmp-init/lnmp-init/supervisor"
 )
 
@@ -150,38 +151,9 @@ func Listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// Limits of the probe listener. It listens on every interface (the kubelet
-// probes the pod's address) to anyone who can reach the port, so nobody
-// may hold a connection or a descriptor of PID 1 for long: a request's
-// header must come within readTimeout, its answer goes within
-// writeTimeout, an idle keep-alive connection is closed after idleTimeout,
-// and at most maxConns are open (see connGuard).
-const (
-	readTimeout    = 5 * time.Second
-	writeTimeout   = 5 * time.Second
-	idleTimeout    = 30 * time.Second
-	maxHeaderBytes = 8 << 10
-	maxConns       = 64
-)
-
 // Serve answers on ln until ctx ends.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) {
-	guard := newConnGuard(maxConns)
-	srv := &http.Server{
-		Handler:           s.Handler(),
-		ConnState:         guard.track,
-		ReadHeaderTimeout: readTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          zap.NewStdLog(s.Log.Named("probes")),
-	}
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
-	if err := srv.Serve(guard.listener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := newHTTP1(s.Handler()).serve(ctx, ln); err != nil {
 		s.Log.Error("probe listener failed", zap.Error(err))
 	}
 }
@@ -198,4 +170,18 @@ func ProbeURL(addr, endpoint string) (string, error) {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/" + endpoint, nil
+}
+
+// Ask GETs url (as ProbeURL makes it) within ctx and returns the status
+// code and up to 4 KiB of the body, for `lnmp-init probe`.
+func Ask(ctx context.Context, url string) (int, []byte, error) {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return 0, nil, err
+	}
+	r, err := httpget.Get(ctx, "tcp", u.Host, u.Host, u.RequestURI(), 4096)
+	if err != nil {
+		return 0, nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	return r.Status, r.Body, nil
 }

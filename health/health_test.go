@@ -112,7 +112,7 @@ func TestGuardMakesRoom(t *testing.T) {
 		return errors.Is(err, io.ErrClosedPipe)
 	}
 	// cs[0] is busy; cs[1] waits longest: it makes room.
-	g.track(cs[0], http.StateActive)
+	g.setBusy(cs[0], true)
 	now = now.Add(time.Millisecond)
 	d := pipe()
 	if !g.admit(d) || !closed(cs[1]) || closed(cs[0]) {
@@ -120,7 +120,7 @@ func TestGuardMakesRoom(t *testing.T) {
 	}
 	// All busy, none for long: the newcomer is refused.
 	for _, c := range []net.Conn{cs[2], d} {
-		g.track(c, http.StateActive)
+		g.setBusy(c, true)
 	}
 	e := pipe()
 	if g.admit(e) || !closed(e) {

@@ -1,109 +1,152 @@
 // Package metrics exposes what lnmp-init does as Prometheus metrics: it is
-// the supervisor's Observer, and reads its Status at scrape time for the
-// gauges that describe the present.
+// the supervisor's Observer, reads its Status at scrape time for the gauges
+// that describe the present, and adds what its Collectors read at scrape
+// time (php-fpm's pools, nginx's stub_status).
+//
+// It writes the text format itself (package promtext) rather than through
+// Prometheus's client library: that library cost PID 1 several MiB of
+// resident memory (README, "Dependencies, and why").
 package metrics
 
 import (
-	"net/http"
+	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sys/unix"
 
 	"github.com/lnmp-init/lnmp-init/procs"
+	"github.com/lnmp-init/lnmp-init/promtext"
 	"github.com/lnmp-init/lnmp-init/supervisor"
 )
 
 const namespace = "lnmp"
 
-// Metrics holds lnmp-init's metrics in a registry of its own.
+// Metrics holds lnmp-init's own metrics, and the collectors a scrape asks.
 type Metrics struct {
-	reg         *prometheus.Registry
-	starts      *prometheus.CounterVec
-	exits       *prometheus.CounterVec
-	restarts    *prometheus.CounterVec
-	reloads     *prometheus.CounterVec
-	lastReload  *prometheus.GaugeVec
-	phases      *prometheus.GaugeVec
-	escalations *prometheus.CounterVec
-	sigkill     prometheus.Gauge
-	orphans     prometheus.Counter
+	status     func() *supervisor.Status
+	children   []string
+	collectors []Collector
+	process    *processStats
+	writers    sync.Pool // of *promtext.Writer, one per collector and scrape
+
+	mu          sync.Mutex // guards what follows: the events' counts
+	starts      *vec
+	exits       *vec
+	restarts    *vec
+	reloads     *vec
+	lastReload  *vec
+	phases      *vec
+	escalations *vec
+	sigkill     float64
+	orphans     float64
 }
 
-// New registers every metric. children are the supervised programs' names;
-// status is read at each scrape.
-func New(children []string, status func() *supervisor.Status) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
-	f := factory{m.reg}
-	m.starts = f.counterVec("child_starts_total", "Times each child was started.", "child")
-	m.exits = f.counterVec("child_exits_total", "Exits of each child, by how it ended (exit code or signal).", "child", "how")
-	m.restarts = f.counterVec("child_restarts_total", "Restarts of each child, by reason.", "child", "reason")
-	m.reloads = f.counterVec("reloads_total", "Config reloads of each child, by result: ok, invalid (refused by validation), failed, skipped.", "child", "result")
-	m.lastReload = f.gaugeVec("last_reload_success_timestamp_seconds", "When each child last reloaded its config successfully.", "child")
-	m.phases = f.gaugeVec("stop_phase_duration_seconds", "How long each phase of the stop in progress or last finished took.", "phase")
-	m.escalations = f.counterVec("stop_escalations_total", "Signals sent past a stop deadline.", "signal")
-	m.sigkill = f.gauge("stop_sigkill_sent", "1 once a stop had to send SIGKILL.")
-	m.orphans = f.counter("zombies_reaped_total", "Orphaned processes reaped (not started by lnmp-init).")
-	for _, name := range children {
-		m.starts.WithLabelValues(name)
-		m.restarts.WithLabelValues(name, "crash")
-		for _, r := range []string{"ok", "invalid", "failed"} {
-			m.reloads.WithLabelValues(name, r)
-		}
-		f.gaugeFunc("child_up", "1 while the child runs.", prometheus.Labels{"child": name}, func() float64 {
-			return childValue(status(), name, func(c supervisor.ChildStatus) bool { return c.Running })
-		})
-		f.gaugeFunc("child_ready", "1 while the child accepts connections.", prometheus.Labels{"child": name}, func() float64 {
-			return childValue(status(), name, func(c supervisor.ChildStatus) bool { return c.Ready })
-		})
+// New sets up every metric. children are the supervised programs' names;
+// status is read at each scrape, and so is each collector.
+func New(children []string, status func() *supervisor.Status, collectors ...Collector) *Metrics {
+	m := &Metrics{
+		status:      status,
+		children:    children,
+		collectors:  collectors,
+		process:     newProcessStats(),
+		starts:      newVec("child_starts_total", "Times each child was started.", promtext.Counter, "child"),
+		exits:       newVec("child_exits_total", "Exits of each child, by how it ended (exit code or signal).", promtext.Counter, "child", "how"),
+		restarts:    newVec("child_restarts_total", "Restarts of each child, by reason.", promtext.Counter, "child", "reason"),
+		reloads:     newVec("reloads_total", "Config reloads of each child, by result: ok, invalid (refused by validation), failed, skipped.", promtext.Counter, "child", "result"),
+		lastReload:  newVec("last_reload_success_timestamp_seconds", "When each child last reloaded its config successfully.", promtext.Gauge, "child"),
+		phases:      newVec("stop_phase_duration_seconds", "How long each phase of the stop in progress or last finished took.", promtext.Gauge, "phase"),
+		escalations: newVec("stop_escalations_total", "Signals sent past a stop deadline.", promtext.Counter, "signal"),
 	}
-	f.gaugeFunc("draining", "1 from the stop request to the end.", nil, func() float64 { return boolValue(status().Draining) })
-	f.gaugeFunc("ready", "1 while lnmp-init reports ready: every child serves and no stop has begun.", nil, func() float64 { return boolValue(status().Ready) })
-	m.reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	m.writers.New = func() any { return new(promtext.Writer) }
+	for _, name := range children {
+		m.starts.at(name)
+		m.restarts.at(name, "crash")
+		for _, r := range []string{"ok", "invalid", "failed"} {
+			m.reloads.at(name, r)
+		}
+	}
 	return m
 }
 
-// Handler serves the metrics in the Prometheus text format.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
-}
-
 // ChildStarted counts a start.
-func (m *Metrics) ChildStarted(name string) { m.starts.WithLabelValues(name).Inc() }
+func (m *Metrics) ChildStarted(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.starts.add(1, name)
+}
 
 // ChildExited counts an exit.
 func (m *Metrics) ChildExited(name string, e procs.Exit) {
-	m.exits.WithLabelValues(name, e.String()).Inc()
+	how := e.String()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.exits.add(1, name, how)
 }
 
 // ChildRestarted counts a restart.
-func (m *Metrics) ChildRestarted(name, reason string) { m.restarts.WithLabelValues(name, reason).Inc() }
+func (m *Metrics) ChildRestarted(name, reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.restarts.add(1, name, reason)
+}
 
 // PhaseDone records how long a stop phase took.
 func (m *Metrics) PhaseDone(phase string, d time.Duration) {
-	m.phases.WithLabelValues(phase).Set(d.Seconds())
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.phases.set(d.Seconds(), phase)
 }
 
 // Escalated counts a signal sent past a deadline.
 func (m *Metrics) Escalated(sig unix.Signal) {
-	m.escalations.WithLabelValues(unix.SignalName(sig)).Inc()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.escalations.add(1, unix.SignalName(sig))
 	if sig == unix.SIGKILL {
-		m.sigkill.Set(1)
+		m.sigkill = 1
 	}
 }
 
 // OrphanReaped counts a reaped orphan.
-func (m *Metrics) OrphanReaped() { m.orphans.Inc() }
+func (m *Metrics) OrphanReaped() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.orphans++
+}
 
 // ReloadDone counts a reload attempt of child and, when it succeeded,
 // records when.
 func (m *Metrics) ReloadDone(child, result string, at time.Time) {
-	m.reloads.WithLabelValues(child, result).Inc()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reloads.add(1, child, result)
 	if result == "ok" {
-		m.lastReload.WithLabelValues(child).Set(float64(at.UnixNano()) / 1e9)
+		m.lastReload.set(float64(at.UnixNano())/1e9, child)
 	}
+}
+
+// writeOwn writes lnmp-init's own families: the events' counts, then the
+// gauges read from the supervisor's status.
+func (m *Metrics) writeOwn(w *promtext.Writer) {
+	st := m.status()
+	w.Family(namespace+"_child_up", "1 while the child runs.", promtext.Gauge)
+	for _, name := range m.children {
+		w.Sample(childValue(st, name, func(c supervisor.ChildStatus) bool { return c.Running }), "child", name)
+	}
+	w.Family(namespace+"_child_ready", "1 while the child accepts connections.", promtext.Gauge)
+	for _, name := range m.children {
+		w.Sample(childValue(st, name, func(c supervisor.ChildStatus) bool { return c.Ready }), "child", name)
+	}
+	w.Single(namespace+"_draining", "1 from the stop request to the end.", promtext.Gauge, boolValue(st.Draining))
+	w.Single(namespace+"_ready", "1 while lnmp-init reports ready: every child serves and no stop has begun.", promtext.Gauge, boolValue(st.Ready))
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, v := range []*vec{m.starts, m.exits, m.restarts, m.reloads, m.lastReload, m.phases, m.escalations} {
+		v.write(w)
+	}
+	w.Single(namespace+"_stop_sigkill_sent", "1 once a stop had to send SIGKILL.", promtext.Gauge, m.sigkill)
+	w.Single(namespace+"_zombies_reaped_total", "Orphaned processes reaped (not started by lnmp-init).", promtext.Counter, m.orphans)
 }
 
 func childValue(st *supervisor.Status, name string, pick func(supervisor.ChildStatus) bool) float64 {
@@ -120,35 +163,4 @@ func boolValue(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// factory creates and registers metrics under the lnmp namespace.
-type factory struct{ reg *prometheus.Registry }
-
-func (f factory) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
-	v := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
-	f.reg.MustRegister(v)
-	return v
-}
-
-func (f factory) gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
-	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, labels)
-	f.reg.MustRegister(v)
-	return v
-}
-
-func (f factory) counter(name, help string) prometheus.Counter {
-	c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help})
-	f.reg.MustRegister(c)
-	return c
-}
-
-func (f factory) gauge(name, help string) prometheus.Gauge {
-	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help})
-	f.reg.MustRegister(g)
-	return g
-}
-
-func (f factory) gaugeFunc(name, help string, labels prometheus.Labels, fn func() float64) {
-	f.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help, ConstLabels: labels}, fn))
 }

@@ -58,6 +58,9 @@ type Config struct {
 	Text []byte
 	// tree is the config as read, includes inlined.
 	tree []directive
+	// StubStatus is the location that serves stub_status, preferring one
+	// on loopback; nil when there is none (see findStubStatus).
+	StubStatus *StubStatus
 }
 
 // Load reads the nginx configuration at path and every file it includes,
@@ -87,6 +90,7 @@ func Load(path string) (*Config, error) {
 	if cfg.Listens, err = findListens(top, os.Getuid()); err != nil {
 		return nil, fmt.Errorf("nginx config: %w", err)
 	}
+	cfg.StubStatus = findStubStatus(top, os.Getuid())
 	return cfg, nil
 }
 

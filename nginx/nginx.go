@@ -1,7 +1,8 @@
 // Package nginx holds what lnmp-init knows about nginx: where its binary is,
 // what its configuration says (the addresses to wait for, whether it would
-// daemonize, how long a graceful stop may take), how to run it in the
-// foreground, and how to validate a configuration before a start or reload.
+// daemonize, how long a graceful stop may take, where its stub_status page
+// is), how to run it in the foreground, how to validate a configuration
+// before a start or reload, and how to read the stub_status page.
 //
 // The configuration reader follows nginx's own tokenizer and include rules,
 // because nginx refuses to start on a mismatch lnmp-init could have caught,

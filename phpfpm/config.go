@@ -70,6 +70,17 @@ type Pool struct {
 	// AccessLog and SlowLog are access.log and slowlog, absolute; empty
 	// when unset. php-fpm -t creates them.
 	AccessLog, SlowLog string
+	// PM is the process manager, pm: "static", "dynamic" or "ondemand".
+	// MaxChildren is pm.max_children: the most workers the pool runs. Both
+	// only describe the pool, for metrics: they are "" and 0 when unset or
+	// invalid, which php-fpm refuses, in its own words, at start or in
+	// Validate.
+	PM          string
+	MaxChildren int
+
+	// Where is the file and line of the pool's first section header, for
+	// messages that tell where to add a setting.
+	Where string
 
 	// Env is what env[NAME] = value lines give the workers. As in php-fpm,
 	// the first line for a name wins, and a value starting with '$' is

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -250,11 +251,63 @@ func diffConfig(got, want *Config) string {
 	add("PidFile", got.PidFile, want.PidFile)
 	add("ErrorLog", got.ErrorLog, want.ErrorLog)
 	add("Daemonize", deref(got.Daemonize), deref(want.Daemonize))
+	pools := slices.Clone(got.Pools)
 	for i := range want.Pools {
 		if want.Pools[i].Env == nil {
 			want.Pools[i].Env = map[string]string{}
 		}
+		// Most fixtures leave out the pool's size and where it is defined:
+		// TestLoadReadsPoolSize and the php-fpm cross-check test those.
+		if w := want.Pools[i]; i < len(pools) && w.PM == "" && w.MaxChildren == 0 && w.Where == "" {
+			pools[i].PM, pools[i].MaxChildren, pools[i].Where = "", 0, ""
+		}
 	}
-	add("Pools", got.Pools, want.Pools)
+	add("Pools", pools, want.Pools)
 	return strings.Join(diffs, "\n")
+}
+
+// TestLoadReadsPoolSize: pm and pm.max_children as php-fpm reads them, a
+// later line winning, and where each pool's section starts.
+func TestLoadReadsPoolSize(t *testing.T) {
+	root := writeTree(t, t.TempDir(), map[string]string{
+		"php-fpm.conf": "[global]\ninclude = ROOT/pool.d/*.conf\n",
+		"pool.d/a.conf": "; pool a\n[a]\nuser = nobody\nlisten = 9001\npm = Dynamic\npm.max_children = 8\n" +
+			"pm.start_servers = 2\npm.min_spare_servers = 1\npm.max_spare_servers = 3\npm.max_children = 16\n",
+		"pool.d/b.conf": "[b]\nuser = nobody\nlisten = 9002\npm = ondemand\npm.max_children = 4\n",
+	})
+	fixRoot(t, root, "php-fpm.conf")
+	cfg, err := load(filepath.Join(root, "php-fpm.conf"), "", fakeEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		pm    string
+		max   int
+		where string
+	}{{"dynamic", 16, root + "/pool.d/a.conf:2"}, {"ondemand", 4, root + "/pool.d/b.conf:1"}}
+	for i, w := range want {
+		p := cfg.Pools[i]
+		if p.PM != w.pm || p.MaxChildren != w.max || p.Where != w.where {
+			t.Errorf("pool %s: pm %q, max_children %d, at %s; want %q, %d, %s", p.Name, p.PM, p.MaxChildren, p.Where, w.pm, w.max, w.where)
+		}
+	}
+	// Values php-fpm refuses are left for it to refuse, in its own words.
+	dir := writeTree(t, t.TempDir(), map[string]string{"php-fpm.conf": "[a]\nlisten = 9001\npm = lazy\npm.max_children = 1e3\n"})
+	cfg, err = load(filepath.Join(dir, "php-fpm.conf"), "", fakeEnv(nil))
+	if err != nil || cfg.Pools[0].PM != "" || cfg.Pools[0].MaxChildren != 0 {
+		t.Errorf("invalid pm and pm.max_children: %v, %+v", err, cfg.Pools)
+	}
+}
+
+// fixRoot replaces ROOT in a file written by writeTree.
+func fixRoot(t *testing.T, root, name string) {
+	t.Helper()
+	p := filepath.Join(root, name)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(strings.ReplaceAll(string(b), "ROOT", root)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

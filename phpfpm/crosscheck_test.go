@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -73,6 +74,8 @@ func compareDump(t *testing.T, got *Config, dump map[string]map[string]string) {
 		check(p.Name, "ping.path", p.PingPath)
 		check(p.Name, "ping.response", p.PingResponse)
 		check(p.Name, "pm.status_path", p.StatusPath)
+		check(p.Name, "pm", p.PM)
+		check(p.Name, "pm.max_children", strconv.Itoa(p.MaxChildren))
 		check(p.Name, "request_terminate_timeout", seconds(p.RequestTerminateTimeout))
 		for k, v := range p.Env {
 			check(p.Name, "env["+k+"]", v)

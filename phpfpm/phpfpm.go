@@ -1,8 +1,8 @@
 // Package phpfpm is what lnmp-init knows about php-fpm: where the binary and
 // its configuration live, what the configuration says (pools, where they
 // listen, how long a graceful stop may take), how to run php-fpm in the
-// foreground, and how to ask php-fpm itself whether a configuration is valid
-// and which php.ini files it reads.
+// foreground, how to ask php-fpm itself whether a configuration is valid
+// and which php.ini files it reads, and how to read a pool's status page.
 //
 // Load reads the configuration the way php-fpm's fpm_conf.c does, including
 // its quirks (a line starting with '#' is an error, not a comment; the first

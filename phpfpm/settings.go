@@ -52,6 +52,10 @@ func (l *loader) setPool(p *poolState, key, value string, pos position) error {
 		p.StatusPath = value
 	case "pm.status_listen":
 		p.statusListenRaw = value
+	case "pm":
+		p.PM = parsePM(value)
+	case "pm.max_children":
+		p.MaxChildren, _ = parseInt(value) // 0 when invalid, see Pool
 	case "prefix":
 		p.prefix = value
 	case "access.log":
@@ -165,6 +169,7 @@ func (l *loader) finishPool(p *poolState) error {
 		}
 		statusMin = 1 // A status listener may serve "/".
 	}
+	p.Where = p.opened.String()
 	if err := checkURIPath(p.StatusPath, statusMin); err != nil {
 		return fmt.Errorf("%s: pool [%s]: pm.status_path: %w", p.where("pm.status_path"), p.Name, err)
 	}
@@ -220,4 +225,14 @@ func checkURIPath(path string, minLen int) error {
 
 func isAlnum(c rune) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// parsePM reads the process manager as fpm_conf_set_pm does, in any
+// letter case; "" for a value php-fpm rejects.
+func parsePM(value string) string {
+	switch pm := strings.ToLower(value); pm {
+	case "static", "dynamic", "ondemand":
+		return pm
+	}
+	return ""
 }

@@ -56,6 +56,16 @@ func atoi(s string) int64 {
 	return n
 }
 
+// parseInt reads a php-fpm integer as fpm_conf_set_integer does: an
+// optional leading '-' and digits only ("1e3" is an error there too), read
+// with atoi, so an empty value is 0.
+func parseInt(v string) (int, error) {
+	if digits := strings.TrimPrefix(v, "-"); digits != "" && !allDigits(digits) {
+		return 0, fmt.Errorf("%q is not a valid number", v)
+	}
+	return int(atoi(v)), nil
+}
+
 // parseBool reads a php-fpm boolean. The INI parser has already turned
 // yes/on/true into "1" and no/off/false/none into "", the only two values
 // php-fpm accepts.

@@ -66,6 +66,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "watched  %s reloads on %s\n", g.Name, strings.Join(g.Paths, ", "))
 		}
 	}
+	printMetricsSources(stdout, set, st)
 	printPlan(stdout, cfg, st, grace, after)
 	problems = append(problems, hazards(set, st, cfg)...)
 	problems = append(problems, envWarnings()...)

@@ -222,5 +222,12 @@ exec /srv/lnmp-init check --nginx-config=/srv/lnmp/nginx.conf --php-fpm-config=/
 	if err != nil || !strings.Contains(string(out), "OK: no problem found") {
 		t.Fatalf("check on the examples: %v\n%s", err, out)
 	}
+	// Both status pages are found, each on its loopback-only address.
+	for _, want := range []string{"pool www (pm dynamic, max_children 16): tcp://127.0.0.1:9001/fpm-status (pm.status_listen)",
+		"nginx: http://127.0.0.1:8081/stub_status"} {
+		if !strings.Contains(string(out), want) || strings.Contains(string(out), "NOTE") {
+			t.Errorf("check on the examples lacks %q, or has a NOTE:\n%s", want, out)
+		}
+	}
 	t.Logf("%s", out)
 }

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
@@ -55,16 +55,15 @@ func probe(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, settingError("health-addr", "%v", err))
 	}
-	client := &http.Client{Timeout: p.Timeout}
-	resp, err := client.Get(url)
+	ctx, cancel := context.WithTimeout(context.Background(), p.Timeout)
+	defer cancel()
+	code, body, err := health.Ask(ctx, url)
 	if err != nil {
 		fmt.Fprintf(stderr, "lnmp-init probe %s: %v\n", endpoint, err)
 		return 1
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	fmt.Fprintf(stdout, "%s", body)
-	if resp.StatusCode != http.StatusOK {
+	if code != 200 {
 		return 1
 	}
 	return 0

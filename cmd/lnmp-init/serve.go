@@ -28,6 +28,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	// First of all: the kernel drops signals to PID 1 that have no handler.
 	r := &running{intake: procs.Notify()}
 	defer r.stop()
+	tuneRuntime()
 	set, rest, err := parseSettings("lnmp-init", args, stdout, nil)
 	if err == nil && len(rest) > 0 {
 		err = &usageError{fmt.Sprintf("unexpected argument %q; see lnmp-init --help", rest[0])}
@@ -94,7 +95,7 @@ func (r *running) serve(set *settings, st *stack.Stack, reaper *procs.Reaper, pr
 
 	// The supervisor, and the metrics that observe it.
 	var sup *supervisor.Supervisor
-	mx := metrics.New(childNames(cfg), func() *supervisor.Status { return sup.Status() })
+	mx := metrics.New(childNames(cfg), func() *supervisor.Status { return sup.Status() }, serverCollectors(log, set, st)...)
 	reloadAsks := make(chan struct{}, 1)
 	sup = supervisor.New(cfg, supervisor.Deps{
 		Launcher: supervisor.ReaperLauncher{Reaper: reaper, Stdin: r.stdin, Output: r.out.Files},

@@ -44,6 +44,9 @@ type settings struct {
 	ChildLogs    string        `envconfig:"CHILD_LOGS" default:"tagged"`
 	LogFormat    string        `envconfig:"LOG_FORMAT" default:"json"`
 	LogLevel     string        `envconfig:"LOG_LEVEL" default:"info"`
+
+	// PhpfpmProcessMetrics adds php-fpm's per-process metrics.
+	PhpfpmProcessMetrics bool `envconfig:"PHPFPM_PROCESS_METRICS" default:"false"`
 }
 
 // bind registers every setting as a flag, with the current values (defaults
@@ -60,6 +63,7 @@ func (s *settings) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&s.CrashWindow, "crash-window", s.CrashWindow, "the window --crash-limit counts crashes in")
 	fs.DurationVar(&s.HangTimeout, "hang-timeout", s.HangTimeout, "restart php-fpm (or nginx) when it looks hung this long: its master stopped or not running, or nothing answering with every worker stopped; a pool merely busy with slow requests is not hung; 0 turns this off")
 	fs.StringVar(&s.HealthAddr, "health-addr", s.HealthAddr, "address of /livez, /readyz and /metrics; empty turns them off")
+	fs.BoolVar(&s.PhpfpmProcessMetrics, "phpfpm-process-metrics", s.PhpfpmProcessMetrics, "add the phpfpm_process_* metrics, one series set per worker, read from each pool's full status page")
 	fs.BoolVar(&s.HotReload, "hot-reload", s.HotReload, "watch the configs and reload nginx (SIGHUP) and php-fpm (SIGUSR2) when they change, after validating them")
 	fs.Var(&pathList{paths: &s.Watch}, "watch", "one more path to watch (repeatable; the env var takes a comma-separated list); it reloads the program whose config covers it, or both")
 	fs.StringVar(&s.Only, "only", s.Only, "run one server alone, nginx or php-fpm, for a pod that has each in a container of its own; empty: both")

@@ -43,7 +43,8 @@ type Sandbox struct {
 	dir      string
 	opts     Options
 	httpPort int
-	fpmPort  int // zero with Options.UnixSocket
+	fpmPort  int   // zero with Options.UnixSocket
+	more     []int // ports handed out by morePorts
 
 	mu    sync.Mutex // guards the two maps, which are the source of the conf dirs
 	confD map[string]string
