@@ -126,7 +126,15 @@ func TestHungPoolScrapeIsBounded(t *testing.T) {
 		lnmptest.Fetch(base+"/metrics", 10*time.Second)
 		scraped <- time.Since(start)
 	}()
-	readyz := lnmptest.Fetch(base+"/readyz", 10*time.Second)
+	// /readyz follows php-fpm's watch, which asks every pool once a
+	// second: it turns 503 within a few seconds, and answers at once.
+	var readyz lnmptest.Result
+	if err := lnmptest.WaitUntil(10*time.Second, "/readyz to say php-fpm does not answer", func() bool {
+		readyz = lnmptest.Fetch(base+"/readyz", 10*time.Second)
+		return readyz.Status == 503
+	}); err != nil {
+		t.Error(err)
+	}
 	livez := lnmptest.Fetch(base+"/livez", 10*time.Second)
 	if readyz.Status != 503 || readyz.Duration() > scrapeBound || livez.Status != 200 || livez.Duration() > scrapeBound {
 		t.Errorf("beside a scrape of a hung php-fpm: /readyz %d in %v, /livez %d in %v",
