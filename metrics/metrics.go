@@ -35,6 +35,7 @@ type Metrics struct {
 	restarts    *vec
 	reloads     *vec
 	lastReload  *vec
+	refused     *vec
 	phases      *vec
 	escalations *vec
 	sigkill     float64
@@ -54,6 +55,7 @@ func New(children []string, status func() *supervisor.Status, collectors ...Coll
 		restarts:    newVec("child_restarts_total", "Restarts of each child, by reason.", promtext.Counter, "child", "reason"),
 		reloads:     newVec("reloads_total", "Config reloads of each child, by result: ok, invalid (refused by validation), failed, skipped.", promtext.Counter, "child", "result"),
 		lastReload:  newVec("last_reload_success_timestamp_seconds", "When each child last reloaded its config successfully.", promtext.Gauge, "child"),
+		refused:     newVec("config_refused", "1 while the child's last reload was refused or failed: its files hold a change that does not serve, and the last config that worked keeps serving.", promtext.Gauge, "child"),
 		phases:      newVec("stop_phase_duration_seconds", "How long each phase of the stop in progress or last finished took.", promtext.Gauge, "phase"),
 		escalations: newVec("stop_escalations_total", "Signals sent past a stop deadline.", promtext.Counter, "signal"),
 	}
@@ -64,6 +66,7 @@ func New(children []string, status func() *supervisor.Status, collectors ...Coll
 		for _, r := range []string{"ok", "invalid", "failed"} {
 			m.reloads.at(name, r)
 		}
+		m.refused.at(name)
 	}
 	return m
 }
@@ -120,8 +123,12 @@ func (m *Metrics) ReloadDone(child, result string, at time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.reloads.add(1, child, result)
-	if result == "ok" {
+	switch result {
+	case "ok":
 		m.lastReload.set(float64(at.UnixNano())/1e9, child)
+		m.refused.set(0, child)
+	case "invalid", "failed":
+		m.refused.set(1, child)
 	}
 }
 
@@ -137,12 +144,21 @@ func (m *Metrics) writeOwn(w *promtext.Writer) {
 	for _, name := range m.children {
 		w.Sample(childValue(st, name, func(c supervisor.ChildStatus) bool { return c.Ready }), "child", name)
 	}
+	w.Family(namespace+"_child_unanswering", "1 while a child that became ready does not answer its watch (stopped, saturated or hung).", promtext.Gauge)
+	for _, name := range m.children {
+		w.Sample(childValue(st, name, func(c supervisor.ChildStatus) bool { return c.Unanswering }), "child", name)
+	}
+	w.Family(namespace+"_child_hung", "1 from the moment the child's watch found it hung until it is restarted.", promtext.Gauge)
+	for _, name := range m.children {
+		w.Sample(childValue(st, name, func(c supervisor.ChildStatus) bool { return c.Hung }), "child", name)
+	}
 	w.Single(namespace+"_draining", "1 from the stop request to the end.", promtext.Gauge, boolValue(st.Draining))
 	w.Single(namespace+"_ready", "1 while lnmp-init reports ready: every child serves and no stop has begun.", promtext.Gauge, boolValue(st.Ready))
+	w.Single(namespace+"_live", "1 while lnmp-init reports live: no child hung, no give-up.", promtext.Gauge, boolValue(st.Live))
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, v := range []*vec{m.starts, m.exits, m.restarts, m.reloads, m.lastReload, m.phases, m.escalations} {
+	for _, v := range []*vec{m.starts, m.exits, m.restarts, m.reloads, m.lastReload, m.refused, m.phases, m.escalations} {
 		v.write(w)
 	}
 	w.Single(namespace+"_stop_sigkill_sent", "1 once a stop had to send SIGKILL.", promtext.Gauge, m.sigkill)

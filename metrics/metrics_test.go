@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lnmp-init/lnmp-init/childlog"
 	"github.com/lnmp-init/lnmp-init/procs"
 	"github.com/lnmp-init/lnmp-init/promtext"
 	"github.com/lnmp-init/lnmp-init/supervisor"
@@ -50,6 +51,8 @@ func TestMetricsFollowEvents(t *testing.T) {
 		`lnmp_reloads_total{child="nginx",result="ok"} 1`,
 		`lnmp_reloads_total{child="php-fpm",result="invalid"} 1`,
 		`lnmp_last_reload_success_timestamp_seconds{child="nginx"} 1.7e+09`,
+		`lnmp_config_refused{child="nginx"} 0`,
+		`lnmp_config_refused{child="php-fpm"} 1`,
 		`lnmp_ready 1`,
 		`lnmp_draining 0`,
 		`process_resident_memory_bytes`,
@@ -61,6 +64,37 @@ func TestMetricsFollowEvents(t *testing.T) {
 	st = &supervisor.Status{Draining: true}
 	if out := scrape(t, m); !strings.Contains(out, "lnmp_draining 1") || !strings.Contains(out, "lnmp_ready 0") {
 		t.Error("gauges do not follow the status")
+	}
+	m.ReloadDone("php-fpm", "ok", time.Unix(1700000100, 0))
+	if out := scrape(t, m); !strings.Contains(out, `lnmp_config_refused{child="php-fpm"} 0`) {
+		t.Error("a reload that served does not clear lnmp_config_refused")
+	}
+	st = &supervisor.Status{Live: false, Children: []supervisor.ChildStatus{{Name: "php-fpm", Running: true, Unanswering: true, Hung: true}, {Name: "nginx", Running: true, Ready: true}}}
+	out = scrape(t, m)
+	for _, want := range []string{
+		`lnmp_child_unanswering{child="php-fpm"} 1`,
+		`lnmp_child_hung{child="php-fpm"} 1`,
+		`lnmp_child_hung{child="nginx"} 0`,
+		`lnmp_live 0`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics of a hung php-fpm lack %s", want)
+		}
+	}
+}
+
+func TestChildLogCounts(t *testing.T) {
+	n := childlog.Counts{Lines: 12, Dropped: 3, Truncated: 1}
+	m := New(nil, func() *supervisor.Status { return &supervisor.Status{} }, ChildLogCollector{Counts: func() childlog.Counts { return n }})
+	out := scrape(t, m)
+	for _, want := range []string{
+		"lnmp_child_log_lines_total 12",
+		"lnmp_child_log_lines_dropped_total 3",
+		"lnmp_child_log_lines_truncated_total 1",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }
 

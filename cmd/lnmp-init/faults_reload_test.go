@@ -133,6 +133,9 @@ func TestFaultReloadThatKillsPhpFpmFallsBack(t *testing.T) {
 			if reloadsTotal(m, "php-fpm", "failed") == reloadsTotal(before, "php-fpm", "failed") {
 				t.Logf("refused before the signal (result invalid): the fallback was not exercised")
 			}
+			if !strings.Contains(m, `lnmp_config_refused{child="php-fpm"} 1`) {
+				t.Errorf("lnmp_config_refused does not flag the change that did not serve:\n%s", grepLines(m, "lnmp_config_refused"))
+			}
 			waitBody(t, sb.URL("/env.php"), "1", faultWithin)
 			for range 3 { // served for good, not by a dying process
 				if got := envVersion(sb); got != "1" {
@@ -148,6 +151,9 @@ func TestFaultReloadThatKillsPhpFpmFallsBack(t *testing.T) {
 			}
 			waitBody(t, sb.URL("/env.php"), "3", faultWithin)
 			assertAlive(t, w.in, "after the good change")
+			waitMetric(t, w.in, w.base, "lnmp_config_refused to clear", faultWithin, func(m string) bool {
+				return strings.Contains(m, `lnmp_config_refused{child="php-fpm"} 0`)
+			})
 		})
 	}
 }

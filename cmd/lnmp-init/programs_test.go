@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -173,6 +174,13 @@ func TestProgramMetricsAndProbes(t *testing.T) {
 	_, metrics := getStatus(base + "/metrics")
 	if v := metricValue(metrics, `lnmp_child_up{child="worker"}`); v != "1" {
 		t.Errorf(`lnmp_child_up{child="worker"} = %q, want 1`, v)
+	}
+	// The worker has written lines by now, which lnmp-init carried.
+	if v, err := strconv.ParseFloat(metricValue(metrics, "lnmp_child_log_lines_total"), 64); err != nil || v < 1 {
+		t.Errorf("lnmp_child_log_lines_total = %v (%v), want at least the worker's first line", v, err)
+	}
+	if v := metricValue(metrics, "lnmp_child_log_lines_dropped_total"); v != "0" {
+		t.Errorf("lnmp_child_log_lines_dropped_total = %q with a reader that keeps up, want 0", v)
 	}
 	_ = in
 }

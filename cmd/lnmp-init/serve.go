@@ -95,7 +95,11 @@ func (r *running) serve(set *settings, st *stack.Stack, reaper *procs.Reaper, pr
 
 	// The supervisor, and the metrics that observe it.
 	var sup *supervisor.Supervisor
-	mx := metrics.New(childNames(cfg), func() *supervisor.Status { return sup.Status() }, serverCollectors(log, set, st)...)
+	collectors := serverCollectors(log, set, st)
+	if r.out.Relayed() {
+		collectors = append(collectors, metrics.ChildLogCollector{Counts: r.out.Counts})
+	}
+	mx := metrics.New(childNames(cfg), func() *supervisor.Status { return sup.Status() }, collectors...)
 	reloadAsks := make(chan struct{}, 1)
 	sup = supervisor.New(cfg, supervisor.Deps{
 		Launcher: supervisor.ReaperLauncher{Reaper: reaper, Stdin: r.stdin, Output: r.out.Files},
