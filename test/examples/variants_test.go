@@ -208,4 +208,3 @@ func TestNativeSidecarPod(t *testing.T) {
 		t.Errorf("nginx's %v then php-fpm's %v do not end a second before the grace period %v", nPlan.StopTimeout, fPlan.StopTimeout, grace)
 	}
 }
-
