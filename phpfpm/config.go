@@ -35,8 +35,7 @@ type Config struct {
 	// kept as is.
 	PidFile, ErrorLog string
 
-	Daemonize *bool // The global daemonize setting; nil when unset.
-	Pools     []Pool
+	Pools []Pool
 
 	// Text is the whole config as php-fpm reads it, in one file: every
 	// line of every file in reading order, each include= line replaced by

@@ -71,7 +71,7 @@ func basicLayouts() []layout {
 				d := root + "/usr/local/etc/php-fpm.d/"
 				return &Config{
 					Files:    []string{root + "/usr/local/etc/php-fpm.conf", d + "docker.conf", d + "www.conf", d + "zz-docker.conf"},
-					Includes: []string{d + "*.conf"}, ErrorLog: "/proc/self/fd/2", Daemonize: new(false),
+					Includes: []string{d + "*.conf"}, ErrorLog: "/proc/self/fd/2",
 					ProcessControlTimeout: 20 * time.Second,
 					Pools: []Pool{{Name: "www", ListenRaw: "9000",
 						Listen: listen.Addr{Network: "tcp", Address: "127.0.0.1:9000"}, AccessLog: "/proc/self/fd/2"}},
@@ -238,19 +238,12 @@ func diffConfig(got, want *Config) string {
 			diffs = append(diffs, fmt.Sprintf("%s:\n  got  %s\n  want %s", what, gs, ws))
 		}
 	}
-	deref := func(b *bool) any {
-		if b == nil {
-			return nil
-		}
-		return *b
-	}
 	add("Path", got.Path, want.Path)
 	add("Files", got.Files, want.Files)
 	add("Includes", got.Includes, want.Includes)
 	add("ProcessControlTimeout", got.ProcessControlTimeout, want.ProcessControlTimeout)
 	add("PidFile", got.PidFile, want.PidFile)
 	add("ErrorLog", got.ErrorLog, want.ErrorLog)
-	add("Daemonize", deref(got.Daemonize), deref(want.Daemonize))
 	pools := slices.Clone(got.Pools)
 	for i := range want.Pools {
 		if want.Pools[i].Env == nil {

@@ -27,11 +27,10 @@ func (l *loader) setGlobal(key, value string) error {
 	case "error_log":
 		l.cfg.ErrorLog = value
 	case "daemonize":
-		b, err := parseBool(value)
-		if err != nil {
+		// Checked only: lnmp-init runs php-fpm with -F, which overrides it.
+		if _, err := parseBool(value); err != nil {
 			return fmt.Errorf("%s: %w", key, err)
 		}
-		l.cfg.Daemonize = &b
 	}
 	return nil
 }

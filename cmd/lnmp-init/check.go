@@ -150,8 +150,16 @@ func removeCreated(paths []string) {
 func hazards(set *settings, st *stack.Stack, cfg supervisor.Config) []string {
 	var out []string
 	if st.FPM != nil {
-		if fpm := st.FPM.Config(); fpm.ProcessControlTimeout <= 0 {
+		fpm := st.FPM.Config()
+		if fpm.ProcessControlTimeout <= 0 {
 			out = append(out, fmt.Sprintf("php-fpm's process_control_timeout is %v, so its graceful stop cuts every in-flight request: set process_control_timeout (e.g. 20s, your slowest request) in the [global] section of %s", fpm.ProcessControlTimeout, fpm.Path))
+		} else {
+			for _, p := range fpm.Pools {
+				if p.RequestTerminateTimeout > fpm.ProcessControlTimeout {
+					out = append(out, fmt.Sprintf("pool %s lets a request run %v (request_terminate_timeout, %s) but a stop waits only %v (process_control_timeout) for it: requests between the two are cut at every rollout; raise process_control_timeout or lower request_terminate_timeout",
+						p.Name, p.RequestTerminateTimeout, p.Where, fpm.ProcessControlTimeout))
+				}
+			}
 		}
 	}
 	if !cfg.PlanFits() {

@@ -173,6 +173,10 @@ func TestCheckHazards(t *testing.T) {
 	if err := broken.SetConfD("zz-broken.conf", "no_such_directive on;\n"); err != nil {
 		t.Fatal(err)
 	}
+	cut := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	if err := cut.SetPool(lnmptest.Pool{Extra: "request_terminate_timeout = 60s\n"}); err != nil {
+		t.Fatal(err)
+	}
 	configs := func(sb *lnmptest.Sandbox) []string {
 		return []string{"check", "--php-fpm-config=" + sb.FpmConf(), "--nginx-config=" + sb.NginxConf()}
 	}
@@ -187,6 +191,7 @@ func TestCheckHazards(t *testing.T) {
 		{"plan too long", append(configs(good), "--stop-timeout=20s"), 1, "PROBLEM: the stop plan needs 30s"},
 		{"grace too short", append(configs(good), "--grace=20s"), 1, "does not end before the kill at --grace 20s: set terminationGracePeriodSeconds to at least 26"},
 		{"invalid nginx config", configs(broken), 1, "unknown directive"},
+		{"requests longer than the stop waits", append(configs(cut), "--stop-timeout=30s", "--grace=32s"), 1, "PROBLEM: pool www lets a request run 1m0s (request_terminate_timeout"},
 		{"warn only", append(configs(zero), "--warn-only"), 0, "WARNING: php-fpm's process_control_timeout is 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
