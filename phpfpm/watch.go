@@ -2,7 +2,10 @@ package phpfpm
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"os"
 	"time"
 
 	"github.com/lnmp-init/lnmp-init/procs"
@@ -17,12 +20,16 @@ const (
 
 // Watch watches the running php-fpm whose master is pid until ctx ends. It
 // asks every pool of the config in force for a FastCGI answer each second
-// and calls answering when the answer changes (true when every pool
-// answers, as readiness wants). It returns an error once php-fpm is hung
-// for hang (see hangCheck): then only a restart helps.
+// and calls answering when readiness should change: false when a pool
+// cannot be reached (refused, reset, a wrong answer) or php-fpm is stopped,
+// true again when it serves. A ping that only waits, behind requests that
+// hold every worker, while the master and workers run, is saturation: the
+// pool is working through its queue, and it stays ready (see
+// servingVerdict). It returns an error once php-fpm is hung for hang (see
+// hangCheck): then only a restart helps.
 func (s *Server) Watch(ctx context.Context, pid int, hang time.Duration, answering func(bool)) error {
 	h := hangCheck{hang: hang}
-	lastAnswer := true
+	lastServing := true
 	tick := time.NewTicker(watchInterval)
 	defer tick.Stop()
 	for {
@@ -32,12 +39,16 @@ func (s *Server) Watch(ctx context.Context, pid int, hang time.Duration, answeri
 			return nil // gone: its exit is the supervisor's to handle
 		}
 		runs, _ := procs.Timeslices(pid)
-		answered := s.pingAll(ctx) == nil
-		if answered != lastAnswer {
-			lastAnswer = answered
-			answering(answered)
+		pingErr := s.pingAll(ctx)
+		if ctx.Err() != nil {
+			return nil
 		}
-		if err := h.observe(now, runs, master.Stopped(), answered, workersStopped(pid)); err != nil {
+		masterStopped, workersStopped := master.Stopped(), workersStopped(pid)
+		if serving := servingVerdict(pingErr, masterStopped, workersStopped); serving != lastServing {
+			lastServing = serving
+			answering(serving)
+		}
+		if err := h.observe(now, runs, masterStopped, pingErr == nil, workersStopped); err != nil {
 			return err
 		}
 		select {
@@ -46,6 +57,37 @@ func (s *Server) Watch(ctx context.Context, pid int, hang time.Duration, answeri
 		case <-tick.C:
 		}
 	}
+}
+
+// servingVerdict says whether php-fpm counts as serving for readiness,
+// from the pools' ping (pingErr, nil when every pool answered) and the
+// state of its processes.
+//
+// A ping that timed out while the master and some worker run is taken as
+// saturation, and still serving: every worker is busy, the ping waits in
+// the listen queue behind real requests, and they are being answered in
+// turn. Failing readiness then would take the pod out of the Service
+// exactly when it is loaded, and with every replica loaded at once (a
+// spike) the Service would have no endpoint left and refuse everything,
+// where a queue would have served it. php-fpm's request_terminate_timeout
+// bounds how long a worker can hold out; phpfpm_saturation tells the load.
+func servingVerdict(pingErr error, masterStopped, workersStopped bool) bool {
+	switch {
+	case pingErr == nil:
+		return true
+	case masterStopped || workersStopped:
+		return false
+	default:
+		return isTimeout(pingErr)
+	}
+}
+
+// isTimeout reports whether err is a deadline that passed, rather than a
+// refusal or a wrong answer.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.As(err, &ne) && ne.Timeout()
 }
 
 func (s *Server) pingAll(ctx context.Context) error {

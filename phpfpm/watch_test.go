@@ -1,6 +1,11 @@
 package phpfpm
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -36,6 +41,28 @@ func TestHangCheck(t *testing.T) {
 			if (err != nil) != l.hung {
 				t.Errorf("%s at %ds: hung = %v (%v), want %v", name, l.sec, err != nil, err, l.hung)
 			}
+		}
+	}
+}
+
+func TestServingVerdict(t *testing.T) {
+	timeout := fmt.Errorf("pool www at tcp 127.0.0.1:9000: %w", errors.Join(context.DeadlineExceeded, os.ErrDeadlineExceeded))
+	refused := fmt.Errorf("pool www at tcp 127.0.0.1:9000: %w", syscall.ECONNREFUSED)
+	for _, tc := range []struct {
+		name                          string
+		err                           error
+		masterStopped, workersStopped bool
+		want                          bool
+	}{
+		{"answers", nil, false, false, true},
+		{"answers with the master stopped: the workers still serve", nil, true, false, true},
+		{"saturated: the ping waits behind busy workers", timeout, false, false, true},
+		{"refused", refused, false, false, false},
+		{"waits with the master stopped", timeout, true, false, false},
+		{"waits with every worker stopped", timeout, false, true, false},
+	} {
+		if got := servingVerdict(tc.err, tc.masterStopped, tc.workersStopped); got != tc.want {
+			t.Errorf("%s: serving %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
