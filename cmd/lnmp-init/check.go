@@ -179,7 +179,11 @@ func printFound(w io.Writer, st *stack.Stack, fpmErr, nginxErr error) {
 			if p.PingPath != "" {
 				ping = "ping.path " + p.PingPath
 			}
-			fmt.Fprintf(w, "  pool     %s on %s (%s)\n", p.Name, p.Listen, ping)
+			limit := "no request_terminate_timeout: a request may run until the stop cuts it"
+			if p.RequestTerminateTimeout > 0 {
+				limit = "request_terminate_timeout " + p.RequestTerminateTimeout.String()
+			}
+			fmt.Fprintf(w, "  pool     %s on %s (%s; %s)\n", p.Name, p.Listen, ping, limit)
 		}
 		fmt.Fprintf(w, "  process_control_timeout %v\n", fpm.ProcessControlTimeout)
 	}
