@@ -225,6 +225,11 @@ func launchArgs(log *zap.Logger, child string, launch func() ([]string, bool, er
 // Close removes what the stack wrote (copies of the last good configs).
 func (st *Stack) Close() error { return st.runtime.remove() }
 
+// PrepareRuntime makes the private directory the copies of the last good
+// configs go to. Without one, a reload that passes validation and still
+// kills php-fpm takes the container down; the caller warns.
+func (st *Stack) PrepareRuntime() (string, error) { return st.runtime.get() }
+
 // ReloadTargets says how the reloader validates each server and tells
 // that it serves a new config, php-fpm first.
 func (st *Stack) ReloadTargets() []reload.Target {

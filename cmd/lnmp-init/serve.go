@@ -47,6 +47,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, settingErrorOf(err))
 	}
+	r.stack = st // closed at the end: the runtime directory goes
+	if _, err := st.PrepareRuntime(); err != nil {
+		r.log.Error("a reload that passes validation and still fails would take the servers down", zap.Error(err))
+	}
 	// Held before nginx starts, until lnmp-init ends: the php-fpm
 	// container waits for it.
 	if r.peer, err = st.HoldPeer(); err != nil {
