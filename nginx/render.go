@@ -30,9 +30,10 @@ func renderBlock(b *bytes.Buffer, ds []directive, confDir string, depth int) {
 		b.WriteString(indent)
 		b.WriteString(quote(d.name))
 		for _, a := range d.args {
-			if confPrefixed.MatchString(d.name) && a != "" && !filepath.IsAbs(a) &&
-				!strings.ContainsAny(a, "$:") { // variables, data:, engine:
-				a = filepath.Join(confDir, a)
+			if confPrefixed.MatchString(d.name) && relativeFile(a) {
+				// Not filepath.Join: cleaning "dir/../x" lexically is not
+				// what the kernel does when dir is a symlink.
+				a = strings.TrimSuffix(confDir, "/") + "/" + a
 			}
 			b.WriteByte(' ')
 			b.WriteString(quote(a))
@@ -45,6 +46,17 @@ func renderBlock(b *bytes.Buffer, ds []directive, confDir string, depth int) {
 		renderBlock(b, d.block, confDir, depth+1)
 		b.WriteString(indent + "}\n")
 	}
+}
+
+// relativeFile reports whether a, an argument naming a file, is a
+// relative path nginx resolves against its conf prefix. A variable after
+// a literal start ("certs/$ssl_server_name.crt") is resolved at run time,
+// against the conf prefix too, so the start is made absolute all the same;
+// one at the very start may expand to anything and is left as is, as are
+// "data:" and "engine:" values.
+func relativeFile(a string) bool {
+	return a != "" && !filepath.IsAbs(a) && !strings.HasPrefix(a, "$") &&
+		!strings.HasPrefix(a, "data:") && !strings.HasPrefix(a, "engine:")
 }
 
 // quote puts a word in double quotes, escaping what nginx unescapes there.
