@@ -48,7 +48,7 @@ func (s *Server) Watch(ctx context.Context, pid int, hang time.Duration, answeri
 			lastServing = serving
 			answering(serving)
 		}
-		if err := h.observe(now, runs, masterStopped, pingErr == nil, workersStopped); err != nil {
+		if err := h.observe(now, runs, masterStopped, lastServing); err != nil {
 			return err
 		}
 		select {
@@ -123,33 +123,36 @@ func workersStopped(pid int) bool {
 // process-manager timer; measured: one more scheduler run per second in
 // /proc/PID/schedstat with every worker idle). A master that has not run
 // for hang is stopped (SIGSTOP, a debugger) or stuck for good, and nothing
-// will stop, reload or replace its workers. And when no pool has answered
-// for hang while every worker is stopped, nothing serves. Both are hung.
+// will stop, reload or replace its workers. And php-fpm that has not served
+// for hang (see servingVerdict: no pool answers, and that is not a queue
+// behind busy workers) serves nothing and will not by itself: every worker
+// stopped, or its socket gone (a removed socket file, which no process
+// re-creates while the master lives). Both are hung.
 //
 // A pool whose every worker is busy with slow requests also answers no new
-// request, perhaps for longer than hang; but its master keeps running and
-// its workers are not stopped, so it is saturated, not hung, and is left
-// alone (php-fpm's own request_terminate_timeout is what cuts a request
-// that never ends).
+// request, perhaps for longer than hang; but its master keeps running, its
+// workers are not stopped and the ping waits in its queue, so it is
+// saturated, not hung, and is left alone (php-fpm's own
+// request_terminate_timeout is what cuts a request that never ends).
 type hangCheck struct {
 	hang time.Duration
 
-	started    bool
-	lastRuns   uint64
-	masterRan  time.Time // when the master's run count last moved
-	lastAnswer time.Time
+	started   bool
+	lastRuns  uint64
+	masterRan time.Time // when the master's run count last moved
+	lastServe time.Time // when php-fpm last counted as serving
 }
 
 // observe takes one look at php-fpm and returns an error once it is hung.
-func (h *hangCheck) observe(now time.Time, runs uint64, masterStopped, answered, workersStopped bool) error {
+func (h *hangCheck) observe(now time.Time, runs uint64, masterStopped, serving bool) error {
 	if !h.started {
-		h.started, h.lastRuns, h.masterRan, h.lastAnswer = true, runs, now, now
+		h.started, h.lastRuns, h.masterRan, h.lastServe = true, runs, now, now
 	}
 	if runs != h.lastRuns && !masterStopped {
 		h.lastRuns, h.masterRan = runs, now
 	}
-	if answered {
-		h.lastAnswer = now
+	if serving {
+		h.lastServe = now
 	}
 	if h.hang <= 0 {
 		return nil // hang detection is off
@@ -161,8 +164,8 @@ func (h *hangCheck) observe(now time.Time, runs uint64, masterStopped, answered,
 		}
 		return fmt.Errorf("php-fpm's master has not run for %v (%s); it wakes every second when healthy", d.Round(time.Second), state)
 	}
-	if d := now.Sub(h.lastAnswer); d >= h.hang && workersStopped {
-		return fmt.Errorf("no pool has answered for %v and every worker is stopped", d.Round(time.Second))
+	if d := now.Sub(h.lastServe); d >= h.hang {
+		return fmt.Errorf("no pool has answered for %v, and not for want of an idle worker: the workers are stopped or the pool cannot be reached", d.Round(time.Second))
 	}
 	return nil
 }

@@ -10,34 +10,35 @@ import (
 	"time"
 )
 
-// TestHangCheck walks the cases the README's liveness section names, on a
-// clock of the test's own.
+// TestHangCheck walks the cases the README's "Crashes and hangs" names, on
+// a clock of the test's own. serving is servingVerdict's answer.
 func TestHangCheck(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 	type look struct {
-		sec                    int
-		runs                   uint64
-		stopped, answered, wst bool
-		hung                   bool
+		sec              int
+		runs             uint64
+		stopped, serving bool
+		hung             bool
 	}
 	for name, looks := range map[string][]look{
-		"healthy": {{0, 10, false, true, false, false}, {5, 15, false, true, false, false}, {20, 30, false, true, false, false}},
-		// Every worker busy on long requests: no answer for 20 s, but the
-		// master runs every second and the workers are not stopped.
-		"saturated": {{0, 10, false, true, false, false}, {5, 15, false, false, false, false}, {20, 30, false, false, false, false}},
+		"healthy": {{0, 10, false, true, false}, {5, 15, false, true, false}, {20, 30, false, true, false}},
+		// Every worker busy on long requests: the pings wait in the queue
+		// for 20 s (serving), and the master runs every second.
+		"saturated": {{0, 10, false, true, false}, {5, 15, false, true, false}, {20, 30, false, true, false}},
 		// SIGSTOP of the master: its run count stands still.
-		"master stopped": {{0, 10, false, true, false, false}, {1, 11, true, true, false, false}, {9, 11, true, true, false, false}, {11, 11, true, true, false, true}},
+		"master stopped": {{0, 10, false, true, false}, {1, 11, true, true, false}, {9, 11, true, true, false}, {11, 11, true, true, true}},
 		// A master that is not stopped but never runs (stuck in the kernel).
-		"master stuck": {{0, 10, false, true, false, false}, {10, 10, false, true, false, true}},
-		// The workers stopped, the master fine: no answer, nothing can run.
-		"workers stopped": {{0, 10, false, true, false, false}, {5, 15, false, false, true, false}, {10, 20, false, false, true, true}},
-		// The workers stopped for a while, but php-fpm answers again.
-		"recovered": {{0, 10, false, true, false, false}, {5, 15, false, false, true, false}, {8, 18, false, true, false, false}, {14, 24, false, true, false, false}},
+		"master stuck": {{0, 10, false, true, false}, {10, 10, false, true, true}},
+		// The workers stopped, or the socket removed: the master runs,
+		// nothing serves.
+		"not serving": {{0, 10, false, true, false}, {5, 15, false, false, false}, {9, 19, false, false, false}, {10, 20, false, false, true}},
+		// Not serving for a while, then serving again.
+		"recovered": {{0, 10, false, true, false}, {5, 15, false, false, false}, {8, 18, false, true, false}, {17, 27, false, true, false}},
 	} {
 		h := hangCheck{hang: 10 * time.Second}
 		for _, l := range looks {
-			err := h.observe(at(l.sec), l.runs, l.stopped, l.answered, l.wst)
+			err := h.observe(at(l.sec), l.runs, l.stopped, l.serving)
 			if (err != nil) != l.hung {
 				t.Errorf("%s at %ds: hung = %v (%v), want %v", name, l.sec, err != nil, err, l.hung)
 			}
