@@ -59,7 +59,7 @@ func (s *Server) Config() *Config { return s.cfg.Load() }
 // LaunchArgs returns nginx's arguments for a start or a restart: the
 // operator's config while the files on disk still say what last served,
 // else a copy of the last config that did (fallback).
-func (s *Server) LaunchArgs() (args []string, fallback bool, err error) {
+func (s *Server) LaunchArgs() (args, env []string, fallback bool, err error) {
 	var text []byte // unreadable files count as changed
 	if current, err := loadForeground(s.Config().Path); err == nil {
 		text = current.Text
@@ -67,7 +67,7 @@ func (s *Server) LaunchArgs() (args []string, fallback bool, err error) {
 	path, fallback, err := s.good.Launch(text)
 	good := *s.Config()
 	good.Path, good.AbsPath = path, path
-	return Args(&good), fallback, err
+	return Args(&good), nil, fallback, err
 }
 
 // Validate asks nginx whether the config on disk will start, with the

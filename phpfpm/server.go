@@ -30,6 +30,7 @@ type Server struct {
 	run    Runner
 	cfg    atomic.Pointer[Config]
 	good   *lastgood.Keeper
+	ini    iniKeeper // the same for php.ini
 	// ClientAccess, when set, says whether the web server's workers may
 	// connect to a pool's unix socket: a socket only lnmp-init (root) can
 	// use passes lnmp-init's own ping while every request nginx sends
@@ -48,6 +49,7 @@ func NewServer(bin, path string, run Runner, runtimeDir func() (string, error)) 
 	}
 	s.cfg.Store(cfg)
 	s.good = lastgood.New(path, "php-fpm.conf", cfg.Text, runtimeDir)
+	s.ini.dir = runtimeDir
 	return s, nil
 }
 
@@ -63,17 +65,37 @@ func (s *Server) Addrs() []listen.Addr {
 	return addrs
 }
 
-// LaunchArgs returns php-fpm's arguments for a start or a restart: the
-// operator's config while the files on disk still say what last served,
-// else a copy of the last config that did (fallback), so that a config
-// that killed php-fpm on its reload cannot keep it down.
-func (s *Server) LaunchArgs() (args []string, fallback bool, err error) {
+// LaunchArgs returns php-fpm's arguments, and what to add to its
+// environment, for a start or a restart: the operator's config and php.ini
+// while the files on disk still say what last served, else a copy of the
+// last that did (fallback), so that a config that killed php-fpm on its
+// reload, or a php.ini refused for a syntax error, cannot come back with a
+// crash.
+func (s *Server) LaunchArgs() (args, env []string, fallback bool, err error) {
 	var text []byte // unreadable files count as changed
 	if current, err := Load(s.Path, s.Prefix); err == nil {
 		text = current.Text
 	}
 	path, fallback, err := s.good.Launch(text)
-	return Args(path), fallback, err
+	iniArgs, env, iniFallback, iniErr := s.ini.launch()
+	return append(iniArgs, Args(path)...), env, fallback || iniFallback, errors.Join(err, iniErr)
+}
+
+// KnowIni tells the server where php.ini is (see IniPaths), once that is
+// known, and reads what it holds as what php-fpm serves with, unless
+// unsure is set: a change may have come between php-fpm's start and now.
+// Until then php.ini has no last good copy.
+func (s *Server) KnowIni(iniFile string, scanDirs []string, unsure bool) error {
+	var good *IniSet
+	var err error
+	if !unsure {
+		var set IniSet
+		if set, err = ReadIniSet(iniFile, scanDirs); err == nil {
+			good = &set
+		}
+	}
+	s.ini.Know(iniFile, scanDirs, good)
+	return err
 }
 
 // Validate asks php-fpm whether the config on disk is valid (see
@@ -168,6 +190,7 @@ type Reload struct {
 	srv  *Server
 	old  []int   // the workers before the signal
 	next *Config // the config php-fpm is about to read
+	ini  *IniSet // the php.ini files it is about to read; nil while unknown
 }
 
 // BeginReload prepares a reload of the master pid: call it just before the
@@ -182,7 +205,11 @@ func (s *Server) BeginReload(pid int) (*Reload, error) {
 	if err := s.good.Prepare(next.Text); err != nil {
 		return nil, err
 	}
-	return &Reload{srv: s, old: procs.Snapshot().Children(pid), next: next}, nil
+	ini, err := s.ini.prepare()
+	if err != nil {
+		return nil, err
+	}
+	return &Reload{srv: s, old: procs.Snapshot().Children(pid), next: next, ini: ini}, nil
 }
 
 // Served reports whether php-fpm serves the new config: every worker from
@@ -208,6 +235,7 @@ func (r *Reload) Served(ctx context.Context) bool {
 // returns its graceful stop bound.
 func (r *Reload) Commit() time.Duration {
 	r.srv.good.Served(r.next.Text)
+	r.srv.ini.served(r.ini)
 	r.srv.cfg.Store(r.next)
 	return r.next.GracefulStop()
 }

@@ -32,7 +32,7 @@ func (st *Stack) programSpecs() []supervisor.Spec {
 	for _, p := range st.Programs {
 		args := p.Args
 		spec := supervisor.Spec{
-			Name: p.Name, Path: p.Path, Args: func() []string { return args }, Dir: p.Dir,
+			Name: p.Name, Path: p.Path, Args: func() ([]string, []string) { return args, nil }, Dir: p.Dir,
 			StopSignal: p.StopSignal, Program: true, StopTimeout: p.StopTimeout,
 			OnCrash: action(p.OnCrash), OnExit0: action(p.OnExit0),
 		}
@@ -51,7 +51,7 @@ func (st *Stack) taskSpecs() []supervisor.Spec {
 	var specs []supervisor.Spec
 	for _, t := range st.Tasks {
 		args := t.Args
-		specs = append(specs, supervisor.Spec{Name: t.Name, Path: t.Path, Args: func() []string { return args },
+		specs = append(specs, supervisor.Spec{Name: t.Name, Path: t.Path, Args: func() ([]string, []string) { return args, nil },
 			StopSignal: unix.SIGTERM})
 	}
 	return specs

@@ -208,17 +208,17 @@ func (st *Stack) Supervisor(log *zap.Logger) supervisor.Config {
 
 // launchArgs is a Spec.Args that says when a child starts from the last
 // config that worked rather than from the operator's files.
-func launchArgs(log *zap.Logger, child string, launch func() ([]string, bool, error)) func() []string {
-	return func() []string {
-		args, fallback, err := launch()
+func launchArgs(log *zap.Logger, child string, launch func() ([]string, []string, bool, error)) func() ([]string, []string) {
+	return func() ([]string, []string) {
+		args, env, fallback, err := launch()
 		if err != nil {
 			log.Error("cannot keep the last config that worked; starting from the files on disk", zap.String("child", child), zap.Error(err))
 		}
 		if fallback {
 			log.Error("the config on disk has not served yet (its reload failed, or is still to come): starting from the last config that worked; the next change of the files is tried again",
-				zap.String("child", child), zap.Strings("args", args))
+				zap.String("child", child), zap.Strings("args", args), zap.Strings("env", env))
 		}
-		return args
+		return args, env
 	}
 }
 

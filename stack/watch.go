@@ -153,14 +153,21 @@ func (st *Stack) Watch(ctx context.Context, log *zap.Logger, baseline Baseline, 
 		log.Error("cannot watch the configs; hot reload is off, SIGHUP still reloads", zap.Error(err))
 		return
 	}
-	for _, g := range groups {
-		log.Info("watching for config changes", zap.String("child", g.Name), zap.Strings("paths", g.Paths))
-	}
 	iniPaths := scanDirs
 	if iniFile != "" {
 		iniPaths = append([]string{iniFile}, scanDirs...)
 	}
-	if missed := baseline.missed(st.WatchGroups("", nil), iniPaths); len(missed) > 0 {
+	missed := baseline.missed(st.WatchGroups("", nil), iniPaths)
+	if st.FPM != nil && len(iniPaths) > 0 {
+		// What php-fpm read at its start, unless a change came since.
+		if err := st.FPM.KnowIni(iniFile, scanDirs, slices.Contains(missed, "php-fpm")); err != nil {
+			log.Warn("cannot read php.ini; a crash after a refused php.ini change restarts from the files on disk", zap.Error(err))
+		}
+	}
+	for _, g := range groups {
+		log.Info("watching for config changes", zap.String("child", g.Name), zap.Strings("paths", g.Paths))
+	}
+	if len(missed) > 0 {
 		log.Info("configs changed while lnmp-init started; reloading", zap.Strings("children", missed))
 		select {
 		case changes <- reload.Change{Groups: missed}:

@@ -78,12 +78,18 @@ type ReaperLauncher struct {
 
 // Launch starts spec's program.
 func (l ReaperLauncher) Launch(spec *Spec, exits chan<- procs.Exit) (Process, error) {
-	var args []string
+	var args, env []string
 	if spec.Args != nil {
-		args = spec.Args()
+		args, env = spec.Args()
 	}
 	cmd := exec.Command(spec.Path, args...)
 	cmd.Dir, cmd.Env = spec.Dir, spec.Env
+	if len(env) > 0 {
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
+		}
+		cmd.Env = append(slices.Clone(cmd.Env), env...) // a later entry wins
+	}
 	if l.Stdin != nil {
 		cmd.Stdin = l.Stdin
 	}

@@ -25,9 +25,11 @@ type Spec struct {
 	Dir  string
 	Env  []string
 	// Args returns its arguments (without argv[0]) for each start, which
-	// may differ from one start to the next (see package lastgood). Nil
-	// means none.
-	Args func() []string
+	// may differ from one start to the next (see package lastgood), and
+	// variables to add to its environment for that start (php-fpm's
+	// PHP_INI_SCAN_DIR when it runs from a copy of the last good php.ini).
+	// Nil means no arguments.
+	Args func() (args, env []string)
 	// Free, when set, is called before each start with the process groups
 	// of the other running children. It frees the child's addresses of
 	// what a crashed predecessor left holding them (leftovers outside the

@@ -239,3 +239,53 @@ func TestFaultPhpIniSyntaxErrorRefused(t *testing.T) {
 	}
 	waitBody(t, sb.URL("/ini.php"), "103M", faultWithin)
 }
+
+// TestFaultRefusedIniSurvivesCrashThenFixed: a php.ini change refused for
+// a syntax error, then a php-fpm crash: the restart runs the last good
+// php.ini (a copy), not the broken file, so its settings stay in force.
+// Then the operator fixes the file: the reload applies it although php-fpm
+// runs from the copy (php-fpm re-reads the copy's paths on SIGUSR2, which
+// get the new files first), and the next crash restarts from the files.
+func TestFaultRefusedIniSurvivesCrashThenFixed(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	if err := sb.WriteFaultPages(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.SetIni("zz-test.ini", "memory_limit = 101M\n"); err != nil {
+		t.Fatal(err)
+	}
+	w := startWatched(t, sb, lnmptest.RunOptions{Env: sb.IniEnv()})
+	waitBody(t, sb.URL("/ini.php"), "101M", faultWithin)
+	// The watch knows php.ini once its php-fpm -i has answered: a change
+	// before that is applied (TestFaultChangeRightAfterStartIsApplied) but
+	// has no last good copy to refuse into.
+	if err := lnmptest.WaitUntil(faultWithin, "the watches", func() bool {
+		return strings.Contains(w.in.Output(), `watching for config changes	{"child": "php-fpm"`)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := metricsOf(w.base)
+	if err := sb.SetIni("zz-test.ini", "broken = = here\nmemory_limit = 102M\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitMetric(t, w.in, w.base, "the ini change to be refused", faultWithin, func(m string) bool {
+		return reloadsTotal(m, "php-fpm", "invalid") > reloadsTotal(before, "php-fpm", "invalid")
+	})
+	killFpm(t, w.in)
+	waitAnswer(t, w.in, sb.URL("/ini.php"), "after a php-fpm crash with a refused php.ini on disk")
+	if got := body(sb.URL("/ini.php")); got != "101M" {
+		t.Fatalf("ini.php says %q after the crash, want the old 101M: the refused php.ini is in force", got)
+	}
+	if err := sb.SetIni("zz-test.ini", "memory_limit = 103M\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitBody(t, sb.URL("/ini.php"), "103M", faultWithin)
+	killFpm(t, w.in)
+	waitAnswer(t, w.in, sb.URL("/ini.php"), "after a crash once the fixed php.ini served")
+	if got := body(sb.URL("/ini.php")); got != "103M" {
+		t.Errorf("ini.php says %q after the last crash, want the fixed 103M", got)
+	}
+	w.traffic.Stop()
+	assertAll200(t, "/livez", w.livez.Stop())
+}
