@@ -149,8 +149,7 @@ func (s *Supervisor) onProgramTimers(now time.Time) {
 			c.stopRung, c.stopBy = killRung, now.Add(killWait)
 		}
 		if c.proc.SignalGroup(sig) == nil {
-			s.stop.strongest = max(s.stop.strongest, sig)
-			s.deps.Observer.Escalated(sig)
+			s.escalated(sig)
 		}
 	}
 }

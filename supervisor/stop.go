@@ -325,8 +325,11 @@ func gracefulEnd(children []Spec, i int, now, budgetEnd, stopDeadline time.Time)
 func (s *Supervisor) onExitDuringStop(c *child, proc Process, e procs.Exit) {
 	// A child that does not end cleanly decides the exit code. Ending of
 	// the stop signal lnmp-init sent it is clean: a child that gets it
-	// before it has a handler for it, during its start, dies of it.
-	if e.Code() != 0 && s.code == 0 && e.Signal() != c.spec.StopSignal {
+	// before it has a handler for it, during its start, dies of it. Dying
+	// of an escalation signal is left to finish, which takes the strongest
+	// one that reached anything.
+	escalation := s.stop.strongest != 0 && (e.Signal() == unix.SIGTERM || e.Signal() == unix.SIGKILL)
+	if e.Code() != 0 && s.code == 0 && e.Signal() != c.spec.StopSignal && !escalation {
 		s.code = e.Code()
 	}
 	// Workers a master left behind get the graceful stop too, rather than
@@ -430,7 +433,16 @@ func (s *Supervisor) signalPhase(sig unix.Signal) {
 	if reached == 0 {
 		return
 	}
-	s.stop.strongest = max(s.stop.strongest, sig)
+	s.escalated(sig)
+}
+
+// escalated records an escalation signal that reached a process: the
+// stop exits 128+SIGKILL once one needed SIGKILL, else 128+SIGTERM. (By
+// number SIGKILL, 9, is below SIGTERM, 15.)
+func (s *Supervisor) escalated(sig unix.Signal) {
+	if s.stop.strongest != unix.SIGKILL {
+		s.stop.strongest = sig
+	}
 	s.deps.Observer.Escalated(sig)
 }
 

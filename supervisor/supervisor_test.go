@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -98,6 +99,35 @@ func TestPhpFpmEscalation(t *testing.T) {
 	h.wantPhase(done)
 	if h.s.code != 128+9 {
 		t.Fatalf("exit code %d, want 137", h.s.code)
+	}
+}
+
+// TestLeftoverKillExits137: php-fpm ends on the SIGTERM past its bound,
+// but a process left in its group survives until SIGKILL: the stop needed
+// SIGKILL, so the exit code is 137, not 143 (SIGKILL's number is the
+// smaller one).
+func TestLeftoverKillExits137(t *testing.T) {
+	h := runningHarness(t, testConfig())
+	h.s.onSignal(unix.SIGINT)
+	h.exit("nginx", exitCode(0))
+	h.advance(22 * time.Second)
+	h.wantGroupSignals("php-fpm", unix.SIGTERM)
+	h.h.set(true) // a leftover in php-fpm's group ignores SIGTERM
+	h.exit("php-fpm", killedBy(unix.SIGTERM))
+	h.wantPhase(reaping)
+	h.advance(termGrace)
+	h.advance(killWait)
+	h.h.mu.Lock()
+	all := slices.Clone(h.h.all)
+	h.h.mu.Unlock()
+	if !slices.Contains(all, unix.SIGKILL) {
+		t.Fatalf("signals to what is left: %v, want SIGKILL among them", all)
+	}
+	h.h.set(false)
+	h.s.onOrphan()
+	h.wantPhase(done)
+	if h.s.code != 128+9 {
+		t.Fatalf("exit code %d, want 137: the stop needed SIGKILL", h.s.code)
 	}
 }
 
