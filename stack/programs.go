@@ -18,12 +18,21 @@ func (st *Stack) loadPrograms(opts Options) error {
 		}
 		st.Programs = progs
 	}
-	tasks, err := procfile.PreStart(procfile.SplitPreStart(opts.PreStart))
+	tasks, err := PreStartTasks(opts)
 	if err != nil {
-		return &SettingError{"pre-start", err}
+		return err
 	}
 	st.Tasks = tasks
 	return nil
+}
+
+// PreStartTasks reads the pre-start tasks of opts.
+func PreStartTasks(opts Options) ([]procfile.Task, error) {
+	tasks, err := procfile.PreStart(procfile.SplitPreStart(opts.PreStart))
+	if err != nil {
+		return nil, &SettingError{"pre-start", err}
+	}
+	return tasks, nil
 }
 
 // programSpecs are the supervisor's specs of the Procfile's programs.
@@ -44,12 +53,20 @@ func (st *Stack) programSpecs() []supervisor.Spec {
 	return specs
 }
 
-// taskSpecs are the supervisor's specs of the pre-start tasks: run as
-// lnmp-init's user, with its environment and working directory, stopped
-// with SIGTERM to their process group.
-func (st *Stack) taskSpecs() []supervisor.Spec {
+// TaskSupervisor is the supervisor's config for running the pre-start
+// tasks alone, before the configs are read (a task may write them): the
+// tasks, each run as lnmp-init's user, with its environment and working
+// directory, stopped with SIGTERM to their process group within the stop
+// timeout. It ends once the last task has.
+func TaskSupervisor(tasks []procfile.Task, t Timing) supervisor.Config {
+	return supervisor.Config{Tasks: TaskSpecs(tasks), StopTimeout: t.StopTimeout,
+		StartTimeout: t.StartTimeout, CrashLimit: t.CrashLimit, CrashWindow: t.CrashWindow}
+}
+
+// TaskSpecs are the supervisor's specs of the pre-start tasks.
+func TaskSpecs(tasks []procfile.Task) []supervisor.Spec {
 	var specs []supervisor.Spec
-	for _, t := range st.Tasks {
+	for _, t := range tasks {
 		args := t.Args
 		specs = append(specs, supervisor.Spec{Name: t.Name, Path: t.Path, Args: func() ([]string, []string) { return args, nil },
 			StopSignal: unix.SIGTERM})

@@ -202,7 +202,7 @@ func (st *Stack) Supervisor(log *zap.Logger) supervisor.Config {
 		}
 	}
 	cfg.Children = append(cfg.Children, st.programSpecs()...)
-	cfg.Tasks = st.taskSpecs()
+	cfg.Tasks = TaskSpecs(st.Tasks)
 	return cfg
 }
 

@@ -54,6 +54,10 @@ func (s *Supervisor) onTaskExit(e procs.Exit) {
 		s.runTask(s.taskIdx + 1)
 	default:
 		log.Info("pre-start task done")
+		if len(s.children) == 0 {
+			s.phase = done // a supervisor of tasks alone: their run is over
+			return
+		}
 		s.phase = starting
 		s.startNext()
 	}

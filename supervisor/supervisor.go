@@ -168,6 +168,10 @@ func (s *Supervisor) begin() {
 		s.runTask(0)
 		return
 	}
+	if len(s.children) == 0 {
+		s.phase = done
+		return
+	}
 	s.phase = starting
 	s.startNext()
 }

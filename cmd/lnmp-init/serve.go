@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -17,6 +19,7 @@ import (
 	"github.com/lnmp-init/lnmp-init/childlog"
 	"github.com/lnmp-init/lnmp-init/health"
 	"github.com/lnmp-init/lnmp-init/metrics"
+	"github.com/lnmp-init/lnmp-init/procfile"
 	"github.com/lnmp-init/lnmp-init/procs"
 	"github.com/lnmp-init/lnmp-init/reload"
 	"github.com/lnmp-init/lnmp-init/stack"
@@ -41,19 +44,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	// is started (php-fpm -t and nginx -t included).
 	reaper := procs.NewReaper(256)
 	r.startReaper(reaper, func(err error) { r.log.Error("reaping failed", zap.Error(err)) })
-	st, err := stack.Discover(set.stackOptions(), func(ctx context.Context, cmd *exec.Cmd) ([]byte, error) {
-		return reaper.Run(ctx, cmd)
-	})
+	opts := set.stackOptions()
+	tasks, err := stack.PreStartTasks(opts)
 	if err != nil {
-		return exitCode(stderr, settingErrorOf(err))
-	}
-	r.stack = st // closed at the end: the runtime directory goes
-	if _, err := st.PrepareRuntime(); err != nil {
-		r.log.Error("a reload that passes validation and still fails would take the servers down", zap.Error(err))
-	}
-	// Held before nginx starts, until lnmp-init ends: the php-fpm
-	// container waits for it.
-	if r.peer, err = st.HoldPeer(); err != nil {
 		return exitCode(stderr, settingErrorOf(err))
 	}
 	// Opened before any child starts: a taken port is bad input, not a
@@ -67,26 +60,88 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if r.stdin, err = os.Open(os.DevNull); err != nil {
 		return exitCode(stderr, fmt.Errorf("open %s for the children: %w", os.DevNull, err))
 	}
-	r.out = childLogs(set, stackNames(st))
-	// The input is good: from here on lnmp-init logs.
-	st.Log(r.log, zap.String("version", version), zap.Int("pid", os.Getpid()))
-	for _, w := range envWarnings() {
-		r.log.Warn(w)
-	}
+	r.out = childLogs(set, append([]string{"php-fpm", "nginx"}, taskNames(tasks)...))
 	if err := procs.BecomeSubreaper(); err != nil {
 		r.log.Warn("cannot become a subreaper; orphans of the children will not be reaped", zap.Error(err))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancelBackground = cancel
+	if probes != nil {
+		srv := &health.Server{Status: r.probed.status, Metrics: http.HandlerFunc(r.probed.metrics), Log: r.log}
+		r.background.Go(func() { srv.Serve(ctx, probes) })
+	}
+
+	// The pre-start tasks run first, before the configs and the Procfile
+	// are read: a task may write them (templates rendered from the
+	// environment), and what it writes is what the servers start with.
+	if len(tasks) > 0 {
+		for _, w := range envWarnings() {
+			r.log.Warn(w)
+		}
+		if res := r.runTasks(stack.TaskSupervisor(tasks, opts.Timing), reaper); res.Code != 0 || res.Reason != "" {
+			return res.Code // failed, or stopped by a signal
+		}
+		opts.PreStart = ""
+	}
+
+	st, err := stack.Discover(opts, func(ctx context.Context, cmd *exec.Cmd) ([]byte, error) {
+		return reaper.Run(ctx, cmd)
+	})
+	if err != nil {
+		return exitCode(stderr, settingErrorOf(err))
+	}
+	r.stack = st // closed at the end: the runtime directory goes
+	// Held before nginx starts, until lnmp-init ends: the php-fpm
+	// container waits for it.
+	if r.peer, err = st.HoldPeer(); err != nil {
+		return exitCode(stderr, settingErrorOf(err))
+	}
+	// The input is good: from here on lnmp-init logs.
+	st.Log(r.log, zap.String("version", version), zap.Int("pid", os.Getpid()))
+	if len(tasks) == 0 {
+		for _, w := range envWarnings() {
+			r.log.Warn(w)
+		}
+	}
+	if _, err := st.PrepareRuntime(); err != nil {
+		r.log.Error("a reload that passes validation and still fails would take the servers down", zap.Error(err))
 	}
 	if set.ChildLogs == "raw" && r.out.Relayed() {
 		r.log.Info("stdout or stderr cannot be reopened by the children (a pipe of another user); relaying their output")
 	}
-	return r.serve(set, st, reaper, probes)
+	if probes != nil {
+		r.log.Info("probes listening", zap.String("addr", probes.Addr().String()))
+	}
+	return r.serve(ctx, set, st, reaper)
+}
+
+// runTasks runs the pre-start tasks under a supervisor of their own, which
+// the probes answer from meanwhile (not ready, live), to its end.
+func (r *running) runTasks(cfg supervisor.Config, reaper *procs.Reaper) supervisor.Result {
+	r.log.Info("running the pre-start tasks before reading the configs", zap.Int("tasks", len(cfg.Tasks)))
+	sup := supervisor.New(cfg, supervisor.Deps{
+		Launcher: supervisor.ReaperLauncher{Reaper: reaper, Stdin: r.stdin, Output: r.out.Files},
+		Host:     supervisor.OSHost{},
+		Signals:  r.intake.Control,
+		Orphans:  reaper.Orphans(),
+		Log:      r.log,
+	})
+	r.probed.set(sup, nil)
+	return sup.Run()
+}
+
+func taskNames(tasks []procfile.Task) []string {
+	var names []string
+	for _, t := range tasks {
+		names = append(names, t.Name)
+	}
+	return names
 }
 
 // serve wires the running parts, each in its own block, runs the
 // supervisor to its end and returns lnmp-init's exit code.
-func (r *running) serve(set *settings, st *stack.Stack, reaper *procs.Reaper, probes net.Listener) int {
+func (r *running) serve(ctx context.Context, set *settings, st *stack.Stack, reaper *procs.Reaper) int {
 	log := r.log
-	r.stack = st
 	cfg := st.Supervisor(log)
 	for _, h := range hazards(set, st, cfg) {
 		log.Warn(h)
@@ -94,9 +149,6 @@ func (r *running) serve(set *settings, st *stack.Stack, reaper *procs.Reaper, pr
 	if set.Only == "php-fpm" && set.PeerLock == "" {
 		log.Warn("php-fpm runs alone with no --peer-lock: unless it is a native sidecar (stopped after nginx's container), it may stop while nginx still sends")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancelBackground = cancel
-
 	// The supervisor, and the metrics that observe it.
 	var sup *supervisor.Supervisor
 	collectors := serverCollectors(log, set, st)
@@ -136,12 +188,8 @@ func (r *running) serve(set *settings, st *stack.Stack, reaper *procs.Reaper, pr
 		}
 	}
 
-	// Probes and metrics.
-	if probes != nil {
-		srv := &health.Server{Status: sup.Status, Metrics: mx.Handler(), Log: log}
-		r.background.Go(func() { srv.Serve(ctx, probes) })
-		log.Info("probes listening", zap.String("addr", probes.Addr().String()))
-	}
+	// Probes and metrics answer from this supervisor from now on.
+	r.probed.set(sup, mx.Handler())
 	return sup.Run().Code
 }
 
@@ -154,6 +202,7 @@ type running struct {
 	out    *childlog.Logs // the children's stdout and stderr
 	stack  *stack.Stack
 	peer   io.Closer // the peer lock of an nginx side
+	probed probed    // what the probes and /metrics answer from
 
 	cancelBackground context.CancelFunc
 	background       sync.WaitGroup // the reloader, the config watcher, the probes
@@ -286,4 +335,37 @@ func newLogger(set *settings, out io.Writer) *zap.Logger {
 	level, _ := zapcore.ParseLevel(set.LogLevel) // validated already
 	core := zapcore.NewCore(enc, zapcore.AddSync(out), level)
 	return zap.New(core).Named("lnmp-init")
+}
+
+// probed is what the probes and /metrics answer from: the supervisor of
+// the pre-start tasks while they run, then the servers'. Before either
+// exists, and while the tasks run, /metrics answers 503.
+type probed struct {
+	current atomic.Pointer[probedState]
+}
+
+type probedState struct {
+	sup     *supervisor.Supervisor
+	metrics http.Handler // nil while there are none
+}
+
+func (p *probed) set(sup *supervisor.Supervisor, metrics http.Handler) {
+	p.current.Store(&probedState{sup: sup, metrics: metrics})
+}
+
+// status is the current supervisor's, or before there is one: starting,
+// live, not ready.
+func (p *probed) status() *supervisor.Status {
+	if st := p.current.Load(); st != nil {
+		return st.sup.Status()
+	}
+	return &supervisor.Status{Phase: "starting", Live: true}
+}
+
+func (p *probed) metrics(w http.ResponseWriter, req *http.Request) {
+	if st := p.current.Load(); st != nil && st.metrics != nil {
+		st.metrics.ServeHTTP(w, req)
+		return
+	}
+	http.Error(w, "lnmp-init is running its pre-start tasks; no metrics yet", http.StatusServiceUnavailable)
 }
