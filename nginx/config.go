@@ -46,6 +46,10 @@ type Config struct {
 	// WorkerShutdownTimeout is the top-level worker_shutdown_timeout, 0 when
 	// unset or set to 0; both mean a graceful stop has no bound.
 	WorkerShutdownTimeout time.Duration
+	// FastCGIWait is the longest fastcgi_read_timeout where the config
+	// passes requests to FastCGI (60s, nginx's default, where none is
+	// set): past it, nginx has given up on every request it sent php-fpm.
+	FastCGIWait time.Duration
 	// Listens holds every distinct address the server blocks of http{},
 	// stream{} and mail{} listen on, as addresses to dial: wildcards become
 	// loopback, hostnames stay as written, UDP listeners and addresses with
@@ -91,7 +95,45 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("nginx config: %w", err)
 	}
 	cfg.StubStatus = findStubStatus(top, os.Getuid())
+	cfg.FastCGIWait = fastcgiWait(top)
 	return cfg, nil
+}
+
+// DefaultFastCGIReadTimeout is nginx's fastcgi_read_timeout when none is
+// set.
+const DefaultFastCGIReadTimeout = 60 * time.Second
+
+// fastcgiWait is the longest fastcgi_read_timeout in force where a
+// fastcgi_pass is (inherited from the enclosing blocks as nginx does, its
+// default where none is set), or the default without any fastcgi_pass:
+// how long nginx waits for php-fpm to answer a request it has sent
+// before it gives up with a 504.
+func fastcgiWait(ds []directive) time.Duration {
+	longest := time.Duration(0)
+	var walk func([]directive, time.Duration)
+	walk = func(ds []directive, inherited time.Duration) {
+		here := inherited
+		for _, d := range ds {
+			if d.name == "fastcgi_read_timeout" && len(d.args) == 1 {
+				if t, err := parseTime(d.args[0]); err == nil {
+					here = t
+				}
+			}
+		}
+		for _, d := range ds {
+			if d.name == "fastcgi_pass" {
+				longest = max(longest, here)
+			}
+			if d.isBlock {
+				walk(d.block, here)
+			}
+		}
+	}
+	walk(ds, DefaultFastCGIReadTimeout)
+	if longest == 0 {
+		return DefaultFastCGIReadTimeout
+	}
+	return longest
 }
 
 // readMain reads the top-level directives lnmp-init cares about. Like nginx,

@@ -230,3 +230,25 @@ func TestLoadListenErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestFastCGIWait(t *testing.T) {
+	for _, tc := range []struct {
+		name, conf string
+		want       time.Duration
+	}{
+		{"default", "http { server { location / { fastcgi_pass 127.0.0.1:9000; } } }", 60 * time.Second},
+		{"inherited from http", "http { fastcgi_read_timeout 5s; server { location / { fastcgi_pass 127.0.0.1:9000; } } }", 5 * time.Second},
+		{"the longest location", "http { fastcgi_read_timeout 5s; server { location /a { fastcgi_pass x:9000; } location /b { fastcgi_read_timeout 2m; fastcgi_pass x:9000; } } }", 2 * time.Minute},
+		{"set where nothing passes", "http { server { location /a { fastcgi_read_timeout 5m; } location / { fastcgi_pass x:9000; } } }", 60 * time.Second},
+		{"no fastcgi_pass", "http { server { } }", 60 * time.Second},
+	} {
+		ld := &loader{prefix: "/etc/nginx/"}
+		ds, err := ld.parseFile("/etc/nginx/test.conf", []byte(tc.conf), 0)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := fastcgiWait(ds); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -187,7 +187,7 @@ func (st *Stack) Supervisor(log *zap.Logger) supervisor.Config {
 			c.Path, c.Args = st.FPM.Bin, launchArgs(log, "php-fpm", st.FPM.LaunchArgs)
 			c.Free, c.Ready = freeAddrs(log, "php-fpm", st.FPM.Addrs), st.FPM.Ready
 			c.Watch = func(ctx context.Context, pid int, answering func(bool)) error {
-				return st.FPM.Watch(ctx, pid, hang, answering)
+				return st.FPM.Watch(ctx, pid, hang, st.stuckBound, answering)
 			}
 			if st.opts.Only == "php-fpm" && st.opts.PeerLock != "" {
 				c.BeforeStop = waitForPeer(log, st.opts.PeerLock)
@@ -204,6 +204,18 @@ func (st *Stack) Supervisor(log *zap.Logger) supervisor.Config {
 	cfg.Children = append(cfg.Children, st.programSpecs()...)
 	cfg.Tasks = TaskSpecs(st.Tasks)
 	return cfg
+}
+
+// stuckBound is how long php-fpm may answer nothing, every worker busy,
+// before it counts as hung (see phpfpm.Server.Watch): nginx's longest
+// fastcgi_read_timeout in force (its default without nginx here) plus the
+// hang timeout.
+func (st *Stack) stuckBound() time.Duration {
+	wait := nginx.DefaultFastCGIReadTimeout
+	if st.Nginx != nil {
+		wait = st.Nginx.Config().FastCGIWait
+	}
+	return wait + st.opts.Timing.HangTimeout
 }
 
 // launchArgs is a Spec.Args that says when a child starts from the last
