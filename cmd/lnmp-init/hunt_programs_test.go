@@ -1,0 +1,122 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
+)
+
+// startProcfile writes procfile into sb's directory and starts lnmp-init
+// with it, probes on a free address; it waits until PHP is served.
+func startProcfile(t *testing.T, sb *lnmptest.Sandbox, procfile string, opt lnmptest.RunOptions, args ...string) (*lnmptest.Init, string) {
+	t.Helper()
+	path := filepath.Join(sb.Dir(), "Procfile")
+	if err := os.WriteFile(path, []byte(procfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return startProbed(t, sb, opt, append([]string{"--procfile=" + path}, args...)...)
+}
+
+// waitProcs waits until a descendant of in runs a command line holding
+// every word of want.
+func waitProcs(t *testing.T, in *lnmptest.Init, what string, n int, match func(p lnmptest.Proc) bool) []lnmptest.Proc {
+	t.Helper()
+	var found []lnmptest.Proc
+	if err := lnmptest.WaitUntil(upWithin, what, func() bool {
+		found = found[:0]
+		for _, p := range in.Descendants() {
+			if p.State != "Z" && match(p) {
+				found = append(found, p)
+			}
+		}
+		return len(found) >= n
+	}); err != nil {
+		t.Fatalf("%v: %+v", err, in.Descendants())
+	}
+	return found
+}
+
+// TestHuntProgramStopTimeoutBoundsItsChildren: a program whose own process
+// ends on SIGTERM but whose child ignores it (a shell starting a worker
+// that traps TERM, a supervisor-like script, `php artisan horizon` with its
+// own children). docs/programs.md: stop-timeout is "how long the stop waits
+// for it after the signal... Then SIGTERM, and SIGKILL a second later".
+// With stop-timeout=2s the stop must be over within seconds.
+//
+// Fails on 702a955: once the program's own pid is gone its stop-timeout is
+// forgotten; the child left in its group is waited for as a leftover of
+// php-fpm, until php-fpm's request budget (process_control_timeout 20 s +
+// 2 s) is used up, then SIGTERM and SIGKILL: the stop takes 23 s with
+// nothing in flight ("the stop took 23s"). And it exits 143
+// though SIGKILL was needed: the stop's exit code takes the "strongest"
+// signal sent as the largest signal number, and SIGTERM (15) > SIGKILL (9).
+func TestHuntProgramStopTimeoutBoundsItsChildren(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	in, _ := startProcfile(t, sb, "# lnmp: stop-timeout=2s\n"+
+		`stubborn: sh -c '(trap "" TERM; exec sleep 1001) & exec sleep 1002'`+"\n",
+		lnmptest.RunOptions{}, "--drain-delay=0s", "--stop-timeout=60s")
+	waitProcs(t, in, "the program and its child", 2, func(p lnmptest.Proc) bool { return p.Comm == "sleep" })
+	start := time.Now()
+	if err := in.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code, err := in.Wait(90 * time.Second)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stop with a program's child ignoring SIGTERM: %v, exit code %d", took.Round(time.Millisecond), code)
+	if took > 20*time.Second {
+		t.Errorf("the stop took %v; the program's stop-timeout is 2s and nothing was in flight", took.Round(time.Second))
+	}
+	// The child ignores SIGTERM, so only SIGKILL ends it: README, "a stop
+	// that needed SIGKILL exits 137" (or 0, were a program's leftovers
+	// counted as the orphans no child owns are). Never 143.
+	if code != 137 && code != 0 {
+		t.Errorf("exit code %d after a stop that needed SIGKILL, want 137", code)
+	}
+}
+
+// TestHuntProcfileUnreadablePaths: --procfile naming /dev/zero, a FIFO (a
+// log pipe, /dev/stdin of a shell, a typo) is bad input like the config
+// paths of TestFaultUnreadableConfigPaths: exit 2 and one line naming
+// --procfile and LNMP_PROCFILE within seconds, with no hang and no growing
+// memory.
+//
+// Fails on 702a955: procfile.Load reads with os.ReadFile rather than
+// configfile.Read. /dev/zero is read to the end that never comes (RSS past
+// the bound, killed); a FIFO blocks in open forever, and SIGTERM does
+// nothing since the supervisor has not started ("killed: still running
+// after 5s").
+func TestHuntProcfileUnreadablePaths(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "Procfile.fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pool := filepath.Join(dir, "php-fpm.conf")
+	ngx := filepath.Join(dir, "nginx.conf")
+	for path, text := range map[string]string{pool: "[www]\nlisten = 127.0.0.1:9\n", ngx: "events {}\nhttp {}\n"} {
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, path := range []string{"/dev/zero", fifo} {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			code, out, killed := runBounded(t, 5*time.Second, nil, "--php-fpm-bin=/bin/true", "--nginx-bin=/bin/true",
+				"--php-fpm-config="+pool, "--nginx-config="+ngx, "--health-addr=", "--procfile="+path)
+			if killed != "" {
+				t.Fatalf("killed: %s; output:\n%s", killed, out)
+			}
+			if code != 2 {
+				t.Errorf("exit code %d, want 2", code)
+			}
+			oneLine(t, out, "--procfile", "LNMP_PROCFILE")
+		})
+	}
+}
