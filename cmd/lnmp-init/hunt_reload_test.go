@@ -1,0 +1,93 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
+)
+
+// TestHuntRefusedIniThenCrash: a php.ini change with a syntax error is
+// refused (TestFaultPhpIniSyntaxErrorRefused: "the old ini values stay in
+// force"), and later php-fpm crashes for an unrelated reason. The restart
+// must not apply the refused ini: lastgood's promise is that "a restart
+// never runs a config that has not worked yet", and php.ini is part of
+// what lnmp-init watches, validates and refuses for php-fpm. A syntax
+// error silently drops every setting after it (memory_limit here; in real
+// life disable_functions, open_basedir, opcache, extensions).
+//
+// Fails on 702a955: the last good copy holds php-fpm.conf and its pools
+// only; the restart reads the php.ini files on disk, so ini.php says 128M
+// (PHP's default) instead of the old 101M, with no line saying that a
+// refused config is now in force.
+func TestHuntRefusedIniThenCrash(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	if err := sb.WriteFaultPages(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.SetIni("zz-test.ini", "memory_limit = 101M\n"); err != nil {
+		t.Fatal(err)
+	}
+	w := startWatched(t, sb, lnmptest.RunOptions{Env: sb.IniEnv()})
+	if got := body(sb.URL("/ini.php")); got != "101M" {
+		t.Fatalf("ini.php says %q at start, want 101M: the sandbox's ini is not read", got)
+	}
+	before := metricsOf(w.base)
+	if err := sb.SetIni("zz-test.ini", "broken = = here\nmemory_limit = 102M\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitMetric(t, w.in, w.base, "the ini change to be refused", faultWithin, func(m string) bool {
+		return reloadsTotal(m, "php-fpm", "invalid") > reloadsTotal(before, "php-fpm", "invalid")
+	})
+	killFpm(t, w.in)
+	waitAnswer(t, w.in, sb.URL("/ini.php"), "after a php-fpm crash with a refused php.ini on disk")
+	if got := body(sb.URL("/ini.php")); got != "101M" {
+		t.Errorf("ini.php says %q after the crash, want the old 101M: the refused php.ini is in force", got)
+	}
+}
+
+// TestHuntNoWritableTmpLosesTheFallback: a read-only root filesystem with
+// no emptyDir on /tmp (readOnlyRootFilesystem: true is common; the /tmp
+// volume of examples/kubernetes is not): here uid 33 with TMPDIR a
+// directory it cannot write, which is what such a container sees. A
+// reload that passes php-fpm -t yet kills php-fpm's master (a pid file in
+// a missing directory, TestFaultReloadThatKillsPhpFpmFallsBack) must still
+// leave the container serving the old config: issue 8's "if php-fpm still
+// dies from a reload, the container must keep serving, not exit".
+//
+// Fails on 702a955: the copy of the last good config is written lazily
+// under $TMPDIR, only once it is needed; that fails ("cannot keep the last
+// config that worked; starting from the files on disk"), every restart
+// runs the config that killed php-fpm, and lnmp-init exits 78 at the crash
+// limit, within seconds of the ConfigMap update, on every replica at once.
+// Nothing warned at start that the fallback had nowhere to go.
+func TestHuntNoWritableTmpLosesTheFallback(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	readOnly := filepath.Join(sb.Dir(), "read-only-tmp")
+	if err := os.Mkdir(readOnly, 0o755); err != nil { // root's: uid 33 cannot write it
+		t.Fatal(err)
+	}
+	w := startWatched(t, sb, lnmptest.RunOptions{UID: 33, Env: []string{"TMPDIR=" + readOnly}})
+	if err := sb.SetFpmD("www.conf", "[global]\npid = /nonexistent-lnmptest-dir/php-fpm.pid\n"+
+		sb.PoolText(lnmptest.Pool{EnvVersion: 9})); err != nil {
+		t.Fatal(err)
+	}
+	changed := time.Now()
+	time.Sleep(3 * time.Second) // the reload, its failure and a restart loop would all show by now
+	waitAnswer(t, w.in, sb.URL("/env.php"), "after a reload that killed php-fpm, with no writable TMPDIR")
+	for range 3 {
+		assertAlive(t, w.in, "after a reload that killed php-fpm, with no writable TMPDIR")
+		if got := envVersion(sb); got != "1" {
+			t.Fatalf("env.php says %q %v after the change, want the old 1", got, time.Since(changed).Round(time.Millisecond))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if err := sb.SetFpmEnvVersion(3); err != nil {
+		t.Fatal(err)
+	}
+	waitBody(t, sb.URL("/env.php"), "3", faultWithin)
+}
