@@ -1,12 +1,19 @@
 package main
 
 import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
+	"github.com/lnmp-init/lnmp-init/internal/testenv"
 )
 
 // TestHuntRefusedIniThenCrash: a php.ini change with a syntax error is
@@ -90,4 +97,105 @@ func TestHuntNoWritableTmpLosesTheFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitBody(t, sb.URL("/env.php"), "3", faultWithin)
+}
+
+// selfSigned writes a self-signed certificate for name as dir/name.crt and
+// dir/name.key, readable by nginx's workers (a certificate named by a
+// variable is loaded by the worker at each handshake).
+func selfSigned(t *testing.T, dir, name string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+		"-subj", "/CN="+name, "-keyout", filepath.Join(dir, name+".key"), "-out", filepath.Join(dir, name+".crt")).CombinedOutput()
+	if err != nil {
+		testenv.SkipOrFail(t, "openssl: %v: %s", err, out)
+	}
+	if err := os.Chmod(filepath.Join(dir, name+".key"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tlsBody GETs https://127.0.0.1:port/ with SNI name and returns the body,
+// or the error.
+func tlsBody(port int, name string) string {
+	tr := &http.Transport{TLSClientConfig: &tls.Config{ServerName: name, InsecureSkipVerify: true}, DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 3 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("https://127.0.0.1:%d/", port))
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.TrimSpace(string(b))
+}
+
+// TestHuntNginxFallbackCopyKeepsRelativePaths: nginx serves TLS with
+// certificates named relative to its config directory, as nginx resolves
+// them (against the directory of nginx.conf): one fixed
+// (ssl_certificate certs/static.crt), one per SNI name
+// (ssl_certificate certs/$ssl_server_name.crt, nginx 1.15.9+). A refused
+// change, then an nginx crash: nginx restarts from lnmp-init's one-file
+// copy of the last good config, in a directory of its own. Both TLS servers
+// must answer as before: the copy must mean what the operator's files meant.
+//
+// Fails on 702a955 for the certificate named by a variable: render makes
+// relative paths absolute only when they hold no "$"; nginx resolves the
+// variable's path at each handshake against the directory of the config
+// it was started with, the copy's, where no certs/ exists: every TLS
+// handshake on that server fails ("tls-sni answers error: ... remote
+// error: tls: internal error") until the operator fixes the refused
+// change. The fixed certificate is made absolute and keeps working.
+func TestHuntNginxFallbackCopyKeepsRelativePaths(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+	certs := filepath.Join(sb.Dir(), "certs")
+	selfSigned(t, certs, "static")
+	selfSigned(t, certs, "localhost")
+	ports := [2]int{}
+	for i := range ports {
+		p, err := lnmptest.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = p
+	}
+	if err := sb.SetConfD("tls.conf", fmt.Sprintf(`server {
+    listen 127.0.0.1:%d ssl;
+    ssl_certificate certs/static.crt;
+    ssl_certificate_key certs/static.key;
+    return 200 "tls-static\n";
+}
+server {
+    listen 127.0.0.1:%d ssl;
+    ssl_certificate certs/$ssl_server_name.crt;
+    ssl_certificate_key certs/$ssl_server_name.key;
+    return 200 "tls-sni\n";
+}
+`, ports[0], ports[1])); err != nil {
+		t.Fatal(err)
+	}
+	w := startWatched(t, sb, lnmptest.RunOptions{})
+	want := map[int]string{ports[0]: "tls-static", ports[1]: "tls-sni"}
+	for port, body := range want {
+		if got := tlsBody(port, "localhost"); got != body {
+			t.Fatalf("before any change, port %d answers %q, want %q", port, got, body)
+		}
+	}
+	before := metricsOf(w.base)
+	if err := sb.SetConfD("headers.conf", "add_header X-Config-Version 9 always;\nno_such_directive;\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitMetric(t, w.in, w.base, "the refusal", faultWithin, func(m string) bool {
+		return reloadsTotal(m, "nginx", "invalid") > reloadsTotal(before, "nginx", "invalid")
+	})
+	killNginx(t, w.in)
+	waitAnswer(t, w.in, sb.URL("/index.php"), "after an nginx crash with a refused config on disk")
+	for port, body := range want {
+		if got := tlsBody(port, "localhost"); got != body {
+			t.Errorf("after the crash, %s answers %q, want %q", body, got, body)
+		}
+	}
 }
