@@ -186,3 +186,49 @@ func TestHuntPipedProgramLosesItsLastWords(t *testing.T) {
 		}
 	}
 }
+
+// TestHuntShellProgramLosesItsStopTimeout: the shell rule runs
+// `worker: cd DIR && php worker.php` (or anything with $VAR, quotes, a
+// pipe) as /bin/sh -c, and Debian's dash does not exec the last command: the
+// program's pid is the shell. At the stop the whole group gets SIGTERM;
+// the shell dies of it at once while the PHP worker finishes its job, as
+// TestProgramWorker's directly executed one does. The Procfile gives the
+// worker stop-timeout=30s; its job needs 8 s. The job must finish and the
+// worker say goodbye, as without the "cd".
+//
+// Fails on 702a955: the shell's death counts as the program's stop; the
+// worker becomes a leftover, waited for only until php-fpm's request
+// budget ends (process_control_timeout 2 s + 2 s here; 17 s with the
+// example's 15 s), then SIGTERM and SIGKILL: the job is cut ("the job in
+// progress at SIGTERM did not finish") and the exit code is 143.
+func TestHuntShellProgramLosesItsStopTimeout(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	php, err := exec.LookPath("php")
+	if err != nil {
+		testenv.SkipOrFail(t, "needs the PHP CLI: %v", err)
+	}
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{ProcessControlTimeout: 2 * time.Second})
+	worker, log := filepath.Join(sb.Dir(), "worker.php"), filepath.Join(sb.Dir(), "worker.log")
+	if err := os.WriteFile(worker, []byte(workerPHP), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, _ := startProcfile(t, sb, "# lnmp: stop-timeout=30s\nworker: cd "+sb.Dir()+" && "+php+" "+worker+"\n",
+		lnmptest.RunOptions{Env: []string{"JOB_MS=8000", "WORKER_LOG=" + log}}, "--drain-delay=0s", "--stop-timeout=50s")
+	if err := lnmptest.WaitUntil(upWithin, "the worker's first job", func() bool {
+		return countEvents(workerEvents(t, log), "start") >= 1
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // into the job
+	if err := in.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code := waitExit(t, in)
+	events := workerEvents(t, log)
+	if countEvents(events, "start") != countEvents(events, "done") || countEvents(events, "bye") != 1 {
+		t.Errorf("the job in progress at SIGTERM did not finish within the worker's stop-timeout of 30s: %q", events)
+	}
+	if code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+}
