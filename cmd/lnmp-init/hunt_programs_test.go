@@ -232,3 +232,66 @@ func TestHuntShellProgramLosesItsStopTimeout(t *testing.T) {
 		t.Errorf("exit code %d, want 0", code)
 	}
 }
+
+// TestHuntPreStartTaskWritesTheConfig: the usual container start renders
+// configs from the environment (envsubst over templates, as the official
+// nginx image's entrypoint does; a PORT or an upstream name). Moving that
+// script to LNMP_PRE_START is the obvious migration: docs/programs.md says
+// tasks run "before php-fpm starts", so what they write is what the
+// servers should start with. Two shapes: the task rewrites the pool and
+// the headers the image ships, or it creates the pool (the image has
+// none).
+//
+// Fails on 702a955, both ways. lnmp-init reads the configs before the
+// tasks run. When the task rewrites them, the files no longer match what
+// lnmp-init read, so php-fpm and nginx start from the copy of the image's
+// stale config ("the config on disk has not served yet ... starting from
+// the last config that worked", at ERROR, on every start) and are
+// reloaded a moment later: the first answers after the start are the old
+// config's ("env.php said 1"). When the task creates the pool, lnmp-init
+// exits 2 before running it: "no pool section".
+func TestHuntPreStartTaskWritesTheConfig(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	for _, creates := range []bool{false, true} {
+		name := map[bool]string{false: "rewrites", true: "creates"}[creates]
+		t.Run(name, func(t *testing.T) {
+			sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
+			pool := filepath.Join(sb.Dir(), "www.conf.template")
+			headers := filepath.Join(sb.Dir(), "headers.conf.template")
+			for path, text := range map[string]string{pool: sb.PoolText(lnmptest.Pool{EnvVersion: 2}),
+				headers: "add_header X-Config-Version 2 always;\n"} {
+				if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if creates {
+				if err := sb.SetFpmD("www.conf", ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			task := "cp " + pool + " " + filepath.Join(sb.FpmD(), "www.conf") + " && cp " + headers + " " +
+				filepath.Join(sb.ConfD(), "headers.conf")
+			in := startInit(t, sb, lnmptest.RunOptions{}, "--pre-start="+task)
+			var first lnmptest.Result
+			if err := lnmptest.WaitUntil(upWithin, "the first PHP answer", func() bool {
+				if _, alive := in.PID1(); !alive {
+					return true
+				}
+				first = lnmptest.Fetch(sb.URL("/env.php"), time.Second)
+				return first.Status == 200
+			}); err != nil {
+				t.Fatal(err)
+			}
+			assertAlive(t, in, "with a pre-start task that writes the pool")
+			answers := map[string]int{}
+			for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+				r := lnmptest.Fetch(sb.URL("/env.php"), time.Second)
+				answers[strings.TrimSpace(r.Body)+" header "+r.Header.Get("X-Config-Version")]++
+			}
+			if strings.TrimSpace(first.Body) != "2" || len(answers) != 1 || answers["2 header 2"] == 0 {
+				t.Errorf("env.php said %q first, then %v; want only what the task wrote, 2 with header 2",
+					strings.TrimSpace(first.Body), answers)
+			}
+		})
+	}
+}
