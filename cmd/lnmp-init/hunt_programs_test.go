@@ -24,8 +24,7 @@ func startProcfile(t *testing.T, sb *lnmptest.Sandbox, procfile string, opt lnmp
 	return startProbed(t, sb, opt, append([]string{"--procfile=" + path}, args...)...)
 }
 
-// waitProcs waits until a descendant of in runs a command line holding
-// every word of want.
+// waitProcs waits until n live descendants of in match, and returns them.
 func waitProcs(t *testing.T, in *lnmptest.Init, what string, n int, match func(p lnmptest.Proc) bool) []lnmptest.Proc {
 	t.Helper()
 	var found []lnmptest.Proc
