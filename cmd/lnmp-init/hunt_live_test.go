@@ -7,7 +7,7 @@ import (
 	"github.com/lnmp-init/lnmp-init/internal/lnmptest"
 )
 
-// TestHuntRemovedSocketIsNotLive: php-fpm on a unix socket whose file is
+// TestHuntRemovedSocketIsRestarted: php-fpm on a unix socket whose file is
 // removed while the master and its idle workers run on (a second php-fpm
 // started and stopped in the container by hand, `service php8.2-fpm
 // restart` in an image that has the init script, a sidecar cleaning the
@@ -24,7 +24,11 @@ import (
 // has not run or every worker is stopped; here both run, so /readyz says
 // 503 and /livez 200 forever, php-fpm is never restarted, and every PHP
 // request answers 502 ("PHP still 502 ... /livez 200").
-func TestHuntRemovedSocketIsNotLive(t *testing.T) {
+//
+// Passes since c5d2823 (main, written meanwhile): a php-fpm that has not
+// served for --hang-timeout is hung unless its pings only wait behind busy
+// workers.
+func TestHuntRemovedSocketIsRestarted(t *testing.T) {
 	lnmptest.SkipUnlessRequirements(t)
 	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{UnixSocket: true, Workers: 2})
 	in, base := startProbed(t, sb, lnmptest.RunOptions{}, "--hang-timeout="+hangTimeout.String())

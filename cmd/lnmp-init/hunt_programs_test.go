@@ -53,8 +53,8 @@ func waitProcs(t *testing.T, in *lnmptest.Init, what string, n int, match func(p
 // forgotten; the child left in its group is waited for as a leftover of
 // php-fpm, until php-fpm's request budget (process_control_timeout 20 s +
 // 2 s) is used up, then SIGTERM and SIGKILL: the stop takes 23 s with
-// nothing in flight ("the stop took 23s"), and exits 143 (see
-// TestHuntStopThatNeededSIGKILLExits137).
+// nothing in flight ("the stop took 23s"). (It also exited 143 rather than
+// 137 until bd44dec; see TestHuntStopThatNeededSIGKILLExits137.)
 func TestHuntProgramStopTimeoutBoundsItsChildren(t *testing.T) {
 	lnmptest.SkipUnlessRequirements(t)
 	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
@@ -192,7 +192,8 @@ func TestHuntPipedProgramLosesItsLastWords(t *testing.T) {
 // worker becomes a leftover, waited for only until php-fpm's request
 // budget ends (process_control_timeout 2 s + 2 s here; 17 s with the
 // example's 15 s), then SIGTERM and SIGKILL: the job is cut ("the job in
-// progress at SIGTERM did not finish") and the exit code is 143.
+// progress at SIGTERM did not finish") and the exit code is 137 (143 on
+// 702a955). The same worker without "cd DIR &&" passes.
 func TestHuntShellProgramLosesItsStopTimeout(t *testing.T) {
 	lnmptest.SkipUnlessRequirements(t)
 	php, err := exec.LookPath("php")
