@@ -13,7 +13,8 @@ import (
 // The hunt tests (hunt_*_test.go) try the promises of the Procfile
 // programs, the last good config, --only with --peer-lock and the hang
 // check as a user and an attacker would. Each says what it shows and how
-// it fails on the commit it was written against (702a955).
+// it fails on the commit it was written against (702a955), rechecked on
+// main at bd44dec.
 
 // pod is two lnmp-inits in two PID namespaces sharing the sandbox
 // directory and the host's network namespace: the two containers of a
