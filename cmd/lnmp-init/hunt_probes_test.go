@@ -62,7 +62,7 @@ func (f *flood) Stop() { close(f.stop); f.wg.Wait() }
 // Fails on 702a955 and bd44dec: every slot is "a request in progress"
 // younger than stuckAfter (1 s), so the kubelet's connection is closed on
 // accept, and each slot that does pass 1 s is taken by one of the
-// attacker's reconnections, which come back in microseconds: 40 of 40
+// attacker's reconnections, which come back in microseconds: 39 or 40 of 40
 // probes fail ("connection reset by peer", "server closed idle
 // connection"). One unauthenticated client with 100 sockets makes
 // Kubernetes restart the container every 30 s (livenessProbe
