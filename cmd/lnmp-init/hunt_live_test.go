@@ -68,7 +68,7 @@ sleep(3600);
 // /readyz must say 503 (take the replica out of the Service) or php-fpm
 // be restarted so that PHP answers again.
 //
-// Fails on bd44dec: a ping that times out while the master and a worker
+// Fails on 6254832 (passed on 702a955, where /readyz said 503): a ping that times out while the master and a worker
 // run counts as saturation and as serving (b050569: "a saturated php-fpm
 // stays ready"), whether or not any request completes: /readyz and /livez
 // say 200 for as long as it lasts, and every PHP request fails.

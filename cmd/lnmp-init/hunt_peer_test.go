@@ -14,7 +14,7 @@ import (
 // programs, the last good config, --only with --peer-lock and the hang
 // check as a user and an attacker would. Each says what it shows and how
 // it fails on the commit it was written against (702a955), rechecked on
-// main at bd44dec.
+// main at 6254832.
 
 // pod is two lnmp-inits in two PID namespaces sharing the sandbox
 // directory and the host's network namespace: the two containers of a

@@ -59,7 +59,7 @@ func (f *flood) Stop() { close(f.stop); f.wg.Wait() }
 // after 3 failed /livez probes in a row: at least 90% of the probes must
 // be answered, and never 3 in a row fail.
 //
-// Fails on 702a955 and bd44dec: every slot is "a request in progress"
+// Fails on 702a955 and 6254832: every slot is "a request in progress"
 // younger than stuckAfter (1 s), so the kubelet's connection is closed on
 // accept, and each slot that does pass 1 s is taken by one of the
 // attacker's reconnections, which come back in microseconds: 39 or 40 of 40

@@ -243,6 +243,9 @@ func TestHuntShellProgramLosesItsStopTimeout(t *testing.T) {
 // reloaded a moment later: the first answers after the start are the old
 // config's ("env.php said 1"). When the task creates the pool, lnmp-init
 // exits 2 before running it: "no pool section".
+//
+// Passes since 6254832 (main, written meanwhile): the tasks run before the
+// configs and the Procfile are read.
 func TestHuntPreStartTaskWritesTheConfig(t *testing.T) {
 	lnmptest.SkipUnlessRequirements(t)
 	for _, creates := range []bool{false, true} {
