@@ -82,10 +82,9 @@ func TestFaultHungPhpFpmIsRestarted(t *testing.T) {
 // TestFaultSaturatedPhpFpmIsNotKilled (issue 8, point 5): every worker busy
 // on a request three times --hang-timeout long, more queued behind them,
 // and no FastCGI ping can be answered meanwhile. That is load, not a hang:
-// every request ends with 200, /livez stays 200, php-fpm is not restarted,
-// and /readyz stays 200 too: a pod taken out of the Service for being
-// loaded sheds its queue onto replicas that are loaded as well, and with
-// all of them out the Service refuses everything.
+// every request ends with 200, /livez stays 200, php-fpm is not restarted.
+// /readyz may turn 503 once nothing has answered for --hang-timeout (a new
+// request would wait longer), and is 200 again once the queue has moved.
 //
 // Fails on f13e591 only because --hang-timeout is not a flag (exit 2):
 // f13e591 never restarts php-fpm on its own; this guards the fix.
@@ -118,7 +117,10 @@ func TestFaultSaturatedPhpFpmIsNotKilled(t *testing.T) {
 		}
 	}
 	assertAll200(t, "/livez while saturated", livez.Stop())
-	assertAll200(t, "/readyz while saturated", readyz.Stop())
+	readyz.Stop()
+	if err := lnmptest.WaitHTTP(base+"/readyz", 200, faultWithin); err != nil {
+		t.Errorf("/readyz once the slow requests are done: %v", err)
+	}
 	if r := fpmRestarts(base); r != before {
 		t.Errorf("php-fpm restarts went from %v to %v while it was only busy", before, r)
 	}
@@ -155,5 +157,45 @@ func TestFaultIdlePoolIsNotKilled(t *testing.T) {
 				t.Errorf("index.php %d after the idle time", st)
 			}
 		})
+	}
+}
+
+// TestFaultStuckPoolIsRestarted: every worker held by a request that never
+// ends (no request_terminate_timeout, an upstream that black-holes
+// packets). It is not ready once nothing has answered for --hang-timeout,
+// and restarted once nothing has answered for nginx's fastcgi_read_timeout
+// (set to 4s here) plus --hang-timeout: by then nginx has answered 504 to
+// every request it queued, and the workers would hold theirs for ever.
+// After the restart PHP is served again.
+func TestFaultStuckPoolIsRestarted(t *testing.T) {
+	lnmptest.SkipUnlessRequirements(t)
+	const workers = 2
+	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{Workers: workers, FastCGIReadTimeout: 4 * time.Second})
+	if err := sb.WriteApp("stuck.php", "<?php\nsleep(3600);\n"); err != nil {
+		t.Fatal(err)
+	}
+	in, base := startProbed(t, sb, lnmptest.RunOptions{}, "--hang-timeout="+hangTimeout.String())
+	before := fpmRestarts(base)
+	master := fpmMaster(t, in)
+	stuck := lnmptest.Fire(workers, sb.URL("/stuck.php"), 2*time.Minute)
+	if err := lnmptest.WaitHTTP(base+"/readyz", 503, hangTimeout+faultWithin); err != nil {
+		t.Errorf("/readyz with every worker stuck: %v", err)
+	}
+	if err := lnmptest.WaitUntil(4*time.Second+2*hangTimeout+faultWithin, "php-fpm restarted", func() bool {
+		return fpmRestarts(base) != before
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range lnmptest.Collect(stuck) {
+		if r.Status == 200 {
+			t.Errorf("a stuck request answered 200: it was not stuck")
+		}
+	}
+	waitAnswer(t, in, sb.URL("/index.php"), "after the stuck pool was restarted")
+	if p := masterPid(in, "php-fpm"); p == master.Pid {
+		t.Errorf("php-fpm's master is still %d", p)
+	}
+	if err := lnmptest.WaitHTTP(base+"/readyz", 200, faultWithin); err != nil {
+		t.Errorf("/readyz after the restart: %v", err)
 	}
 }

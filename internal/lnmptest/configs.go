@@ -89,8 +89,11 @@ env[CONFIG_VERSION] = %d
 // and nginx rejects a duplicate. error_log is the keyword stderr, not
 // /dev/stderr: the keyword writes to fd 2 as inherited, while opening
 // /dev/stderr fails with EACCES for uid 33 when fd 2 is a root-owned pipe.
-func nginxConf(dir string, httpPort int, fastcgiPass string) string {
+func nginxConf(dir string, httpPort int, fastcgiPass string, readTimeout time.Duration) string {
 	tmp := filepath.Join(dir, "tmp")
+	if readTimeout <= 0 {
+		readTimeout = 60 * time.Second
+	}
 	return fmt.Sprintf(`user www-data;
 pid %s;
 error_log stderr;
@@ -111,12 +114,12 @@ http {
     server {
         listen 127.0.0.1:%d;
         root %s;
+        fastcgi_read_timeout %dms;
 
         location ~ \.php$ {
             fastcgi_pass %s;
             include /etc/nginx/fastcgi_params;
             fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-            fastcgi_read_timeout 60s;
         }
 
         location ~ ^/fpm-(status|ping)$ {
@@ -133,7 +136,7 @@ http {
 `, filepath.Join(dir, "nginx.pid"),
 		filepath.Join(tmp, "client_body"), filepath.Join(tmp, "proxy"), filepath.Join(tmp, "fastcgi"),
 		filepath.Join(tmp, "uwsgi"), filepath.Join(tmp, "scgi"),
-		filepath.Join(dir, "conf.d"), httpPort, filepath.Join(dir, "app"), fastcgiPass, fastcgiPass)
+		filepath.Join(dir, "conf.d"), httpPort, filepath.Join(dir, "app"), readTimeout.Milliseconds(), fastcgiPass, fastcgiPass)
 }
 
 // headersConf is included at http level, so every response carries the

@@ -35,6 +35,9 @@ type Options struct {
 	// Kubernetes ConfigMap volume looks, so every later change is the
 	// kubelet's ..data swap rather than a plain rename.
 	AtomicConfig bool
+	// FastCGIReadTimeout is nginx's fastcgi_read_timeout for PHP, how
+	// long nginx waits for php-fpm's answer. Zero means 60s.
+	FastCGIReadTimeout time.Duration
 }
 
 // Sandbox is a self-contained nginx + php-fpm setup in one directory, on
@@ -98,7 +101,7 @@ func (s *Sandbox) write() error {
 	}
 	files := map[string]string{
 		s.FpmConf():   phpFpmConf(s.dir, s.opts.ProcessControlTimeout),
-		s.NginxConf(): nginxConf(s.dir, s.httpPort, fastcgiPass),
+		s.NginxConf(): nginxConf(s.dir, s.httpPort, fastcgiPass, s.opts.FastCGIReadTimeout),
 	}
 	pages := map[string]string{"index.php": indexPHP, "slow.php": slowPHP, "orphan.php": orphanPHP,
 		"env.php": envPHP, "pid.php": pidPHP}

@@ -151,7 +151,7 @@ func (s *Sandbox) SetFpmGlobal(pct, extra string) error {
 // to fastcgiPass ("127.0.0.1:9000", "unix:/path"): a reload that moves
 // nginx, or follows a pool that moved. URLAt reaches the new port.
 func (s *Sandbox) SetNginx(httpPort int, fastcgiPass string) error {
-	return writeShared(s.NginxConf(), nginxConf(s.dir, httpPort, fastcgiPass))
+	return writeShared(s.NginxConf(), nginxConf(s.dir, httpPort, fastcgiPass, s.opts.FastCGIReadTimeout))
 }
 
 // URLAt returns the address of path on nginx listening on port instead of
