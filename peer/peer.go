@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -48,6 +49,22 @@ func Hold(path string) (*os.File, error) {
 		return nil, fmt.Errorf("peer lock %s: %w", path, err)
 	}
 	return f, nil
+}
+
+// CheckDir reports whether the lock file at path can be, or is, there: its
+// directory must exist. The php-fpm side checks it at start, since Wait
+// takes a missing file for "no nginx side ever held it" and would stop
+// php-fpm at once, during nginx's drain.
+func CheckDir(path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("peer lock %s: %w (mount the volume the nginx side shares)", path, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("peer lock %s: %s is not a directory", path, dir)
+	}
+	return nil
 }
 
 // Wait waits until no one holds the lock on path, or ctx ends, and says

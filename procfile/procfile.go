@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lnmp-init/lnmp-init/configfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -73,7 +74,7 @@ var optionLine = regexp.MustCompile(`^#[ \t]*` + optionPrefix + `(.*)$`)
 // (see Command.Resolve) and its directory, which must exist. Errors are
 // *Error, naming the line.
 func Load(path string) ([]Program, error) {
-	data, err := os.ReadFile(path)
+	data, err := configfile.Read(path) // not a FIFO, a device, a giant
 	if err != nil {
 		return nil, &Error{File: path, Msg: err.Error()}
 	}

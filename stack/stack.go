@@ -116,6 +116,11 @@ func Discover(opts Options, run Runner) (*Stack, error) {
 	if err := st.loadPrograms(opts); err != nil {
 		return nil, err
 	}
+	if opts.Only == "php-fpm" && opts.PeerLock != "" {
+		if err := peer.CheckDir(opts.PeerLock); err != nil {
+			return nil, &SettingError{"peer-lock", err}
+		}
+	}
 	return st, nil
 }
 
