@@ -233,3 +233,37 @@ func TestBeforeStopHoldsTheStopSignal(t *testing.T) {
 		t.Fatalf("php-fpm's bound after the wait: %v", got)
 	}
 }
+
+// TestCrashDuringBeforeStopIsHealed: php-fpm crashes while its stop waits
+// for the nginx container, which still sends: it is restarted, and gets
+// its stop signal once the wait ends. A crash whose restart is still to
+// come when the wait ends is dropped, and the stop goes on.
+func TestCrashDuringBeforeStopIsHealed(t *testing.T) {
+	cfg := testConfig()
+	cfg.Children = cfg.Children[:1]
+	release := make(chan struct{})
+	cfg.Children[0].BeforeStop = func(ctx context.Context) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	}
+	h := newHarness(t, cfg)
+	h.ready("php-fpm")
+	h.s.onSignal(unix.SIGTERM)
+	h.advance(cfg.DrainDelay)
+	h.exit("php-fpm", killedBy(unix.SIGKILL))
+	h.advance(time.Millisecond) // the first restart is immediate
+	if n := h.l.launches("php-fpm"); n != 2 {
+		t.Fatalf("php-fpm launched %d times, want a restart during the wait", n)
+	}
+	h.ready("php-fpm")
+	close(release)
+	h.s.onWaited(<-h.s.waitedc)
+	h.wantSignals("php-fpm", unix.SIGQUIT)
+	h.exit("php-fpm", exitCode(0))
+	h.wantPhase(done)
+	if h.s.code != 0 {
+		t.Errorf("exit code %d, want 0", h.s.code)
+	}
+}

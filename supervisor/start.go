@@ -237,7 +237,8 @@ func (s *Supervisor) onExit(e procs.Exit) {
 	proc := c.proc
 	c.proc, c.ready, c.reloading, c.lastExit = nil, false, false, e.Code() // a reload ends with its process
 	c.endWaits()
-	expected := s.phase >= stopping
+	heal := s.stillServes(c)
+	expected := s.phase >= stopping && !heal
 	level := zap.WarnLevel
 	if expected {
 		level = zap.InfoLevel
@@ -246,8 +247,9 @@ func (s *Supervisor) onExit(e procs.Exit) {
 		zap.String("how", e.String()), zap.Bool("expected", expected))
 	s.deps.Observer.ChildExited(c.spec.Name, e)
 	switch {
-	case s.phase == draining && !c.spec.Program:
-		// Load balancers still send during the drain: heal it.
+	case heal:
+		// Load balancers, or the other container's nginx, still send:
+		// heal it.
 		s.onCrash(c, proc, e)
 	case s.phase >= draining:
 		s.onExitDuringStop(c, proc, e)
@@ -260,6 +262,17 @@ func (s *Supervisor) onExit(e procs.Exit) {
 	default:
 		s.onCrash(c, proc, e)
 	}
+}
+
+// stillServes reports whether server c is still meant to serve although a
+// stop has begun: during the drain, and while its own stop waits for its
+// BeforeStop (the php-fpm side of a two-container pod, while nginx's side
+// still sends). A crash then is healed.
+func (s *Supervisor) stillServes(c *child) bool {
+	if c.spec.Program {
+		return false
+	}
+	return s.phase == draining || s.phase == stopping && s.stop.waiting && s.children[s.stop.current] == c
 }
 
 func (s *Supervisor) childByPid(pid int) *child {
@@ -314,7 +327,7 @@ func (s *Supervisor) crashed(c *child, code int, how string) {
 // again soon, or gives up on this start.
 func (s *Supervisor) start(c *child) {
 	now := s.now()
-	if s.phase > draining {
+	if s.phase > draining && !s.stillServes(c) {
 		c.restartAt = time.Time{}
 		return // the servers' stops have begun: no restart any more
 	}

@@ -260,9 +260,15 @@ func (s *Supervisor) onWaited(idx int) {
 	now := s.now()
 	s.stop.waiting, s.stop.phaseBegun, s.stop.budgetEnd = false, now, time.Time{}
 	s.stop.rungEnd = s.phaseDeadline(idx, now)
-	if c.proc != nil {
-		s.sendStop(c)
+	if c.proc == nil {
+		// It crashed during the wait and its restart is still to come:
+		// no need for it any more.
+		c.restartAt = time.Time{}
+		s.stop.current--
+		s.stopNext()
+		return
 	}
+	s.sendStop(c)
 }
 
 // releaseHeldStop sends c the stop signal its reload held back.
