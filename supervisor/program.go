@@ -118,11 +118,24 @@ func (s *Supervisor) stopProgram(c *child, now time.Time) {
 	}
 }
 
+// stopping returns what a program's stop signals: its process while it
+// runs, else what is left of its process group after its main process
+// ended during the stop; nil once neither is.
+func (c *child) stopping() Process {
+	if c.proc != nil {
+		return c.proc
+	}
+	if c.group != nil && c.group.SignalGroup(0) != nil {
+		c.group, c.stopBy = nil, time.Time{} // the group is empty
+	}
+	return c.group
+}
+
 // programsWake is when a running program's stop next escalates.
 func (s *Supervisor) programsWake() time.Time {
 	var next time.Time
 	for _, c := range s.children[s.servers:] {
-		if c.proc != nil && !c.stopBy.IsZero() && (next.IsZero() || c.stopBy.Before(next)) {
+		if c.stopping() != nil && !c.stopBy.IsZero() && (next.IsZero() || c.stopBy.Before(next)) {
 			next = c.stopBy
 		}
 	}
@@ -133,7 +146,8 @@ func (s *Supervisor) programsWake() time.Time {
 // when their own stop signal was another, then SIGKILL, then giving up.
 func (s *Supervisor) onProgramTimers(now time.Time) {
 	for _, c := range s.children[s.servers:] {
-		if c.proc == nil || c.stopBy.IsZero() || now.Before(c.stopBy) {
+		p := c.stopping()
+		if p == nil || c.stopBy.IsZero() || now.Before(c.stopBy) {
 			continue
 		}
 		sig := unix.SIGKILL
@@ -142,7 +156,7 @@ func (s *Supervisor) onProgramTimers(now time.Time) {
 		}
 		if c.stopRung >= killRung {
 			s.logChild(c).Error("program survived SIGKILL; giving up on it")
-			c.proc, c.stopBy = nil, time.Time{}
+			c.proc, c.group, c.stopBy = nil, nil, time.Time{}
 			s.finishWhenNoneLeft()
 			continue
 		}
@@ -152,16 +166,17 @@ func (s *Supervisor) onProgramTimers(now time.Time) {
 		} else {
 			c.stopRung, c.stopBy = killRung, now.Add(killWait)
 		}
-		if c.proc.SignalGroup(sig) == nil {
+		if p.SignalGroup(sig) == nil {
 			s.escalated(sig)
 		}
 	}
 }
 
-// programsLeft reports whether a program still runs.
+// programsLeft reports whether a program, or what is left of its process
+// group, still runs.
 func (s *Supervisor) programsLeft() bool {
 	for _, c := range s.children[s.servers:] {
-		if c.proc != nil {
+		if c.stopping() != nil {
 			return true
 		}
 	}

@@ -29,6 +29,7 @@ type child struct {
 	crashes   []time.Time        // within the crash window
 	restarts  int
 	leftover  Process   // the crashed process, whose workers must be gone before a restart
+	group     Process   // a program's process whose group outlives it during the stop (see stopping)
 	freeSince time.Time // since when its addresses are waited for
 	reloading bool      // its reload signal was sent and the reload is not over
 	lastExit  int       // exit code of its last process, -1 before any exit

@@ -339,11 +339,18 @@ func (s *Supervisor) onExitDuringStop(c *child, proc Process, e procs.Exit) {
 		s.code = e.Code()
 	}
 	// Workers a master left behind get the graceful stop too, rather than
-	// serving on with no master until the deadline. (A program's group
-	// had its stop signal already.)
-	c.stopBy = time.Time{}
+	// serving on with no master until the deadline. A program's group had
+	// its stop signal already; what is left of it (the worker a shell
+	// started, when the shell died of the signal first) is the program
+	// still, bound by its own stop timeout until the group is empty.
 	if !c.spec.Program {
 		_ = proc.SignalGroup(unix.SIGQUIT)
+		c.stopBy = time.Time{}
+	} else if proc.SignalGroup(0) == nil && !c.stopBy.IsZero() {
+		c.group = proc
+		s.logChild(c).Info("program's main process ended; waiting for the rest of its process group", zap.Int("pgid", c.pgid))
+	} else {
+		c.stopBy = time.Time{}
 	}
 	switch s.phase {
 	case stopping:
