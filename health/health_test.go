@@ -112,7 +112,7 @@ func TestGuardMakesRoom(t *testing.T) {
 		return errors.Is(err, io.ErrClosedPipe)
 	}
 	// cs[0] is busy; cs[1] waits longest: it makes room.
-	g.setBusy(cs[0], true)
+	g.set(cs[0], busy)
 	now = now.Add(time.Millisecond)
 	d := pipe()
 	if !g.admit(d) || !closed(cs[1]) || closed(cs[0]) {
@@ -120,7 +120,7 @@ func TestGuardMakesRoom(t *testing.T) {
 	}
 	// All busy, none for long: the newcomer is refused.
 	for _, c := range []net.Conn{cs[2], d} {
-		g.setBusy(c, true)
+		g.set(c, busy)
 	}
 	e := pipe()
 	if g.admit(e) || !closed(e) {
@@ -131,6 +131,14 @@ func TestGuardMakesRoom(t *testing.T) {
 	f := pipe()
 	if !g.admit(f) || !closed(cs[0]) {
 		t.Fatal("the oldest stuck connection did not make room")
+	}
+	// A trickling sender goes before an older connection that waits.
+	g.set(f, waiting)
+	now = now.Add(time.Millisecond)
+	g.set(d, reading)
+	h := pipe()
+	if !g.admit(h) || !closed(d) || closed(f) {
+		t.Fatal("the trickling sender did not make room first")
 	}
 }
 
@@ -169,5 +177,49 @@ func TestProbesAnswerUnderAFlood(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("/readyz: %d", resp.StatusCode)
 		}
+	}
+}
+
+// addrConn is a pipe end that says it comes from addr.
+type addrConn struct {
+	net.Conn
+	addr net.Addr
+}
+
+func (c addrConn) RemoteAddr() net.Addr { return c.addr }
+
+// TestGuardEvictsFromTheBusiestAddress: a flood from one address makes
+// room among its own connections, even for a newer one of another address
+// that waits.
+func TestGuardEvictsFromTheBusiestAddress(t *testing.T) {
+	now := time.Unix(1000, 0)
+	g := newConnGuard(4)
+	g.now = func() time.Time { return now }
+	from := func(ip string) net.Conn {
+		c, _ := net.Pipe()
+		return addrConn{c, &net.TCPAddr{IP: net.ParseIP(ip), Port: 40000}}
+	}
+	kubelet := from("10.0.0.1")
+	if !g.admit(kubelet) { // the oldest, and silent: first to go by age alone
+		t.Fatal("refused")
+	}
+	var flood []net.Conn
+	for range 3 {
+		now = now.Add(time.Millisecond)
+		c := from("10.0.0.9")
+		g.admit(c)
+		g.set(c, reading)
+		flood = append(flood, c)
+	}
+	now = now.Add(time.Millisecond)
+	if !g.admit(from("10.0.0.9")) {
+		t.Fatal("refused")
+	}
+	g.mu.Lock()
+	_, kept := g.conns[kubelet]
+	_, first := g.conns[flood[0]]
+	g.mu.Unlock()
+	if !kept || first {
+		t.Errorf("kubelet's connection kept %v, the flood's oldest kept %v: want the flood to make room", kept, first)
 	}
 }

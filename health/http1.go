@@ -141,13 +141,17 @@ func (s *http1) serveConn(ctx context.Context, c net.Conn) {
 		if _, err := b.r.Peek(1); err != nil {
 			return
 		}
-		s.guard.setBusy(c, true)
+		s.guard.set(c, reading)
 		_ = c.SetReadDeadline(time.Now().Add(s.headerTimeout))
 		req, keep, err := readRequest(ctx, b.r, c.RemoteAddr().String())
 		if err != nil {
 			s.refuse(c, b, err)
 			return
 		}
+		// Busy from the whole header on, not from its first byte: a real
+		// client sends it at once, so a connection still short of it is a
+		// slow or hostile sender, the first to go.
+		s.guard.set(c, busy)
 		_ = c.SetWriteDeadline(time.Now().Add(s.write))
 		w := &response{header: http.Header{}, body: &b.body}
 		b.body.Reset()
@@ -155,7 +159,7 @@ func (s *http1) serveConn(ctx context.Context, c net.Conn) {
 		if err := w.send(c, &b.head, req, keep); err != nil || !keep {
 			return
 		}
-		s.guard.setBusy(c, false)
+		s.guard.set(c, waiting)
 	}
 }
 
