@@ -239,7 +239,8 @@ func (s *Supervisor) onExit(e procs.Exit) {
 	c.proc, c.ready, c.reloading, c.lastExit = nil, false, false, e.Code() // a reload ends with its process
 	c.endWaits()
 	heal := s.stillServes(c)
-	expected := s.phase >= stopping && !heal
+	// A program got its stop signal when the stop began, drain or not.
+	expected := s.phase >= stopping && !heal || s.phase == draining && c.spec.Program
 	level := zap.WarnLevel
 	if expected {
 		level = zap.InfoLevel
