@@ -136,22 +136,12 @@ func (m *Metrics) ReloadDone(child, result string, at time.Time) {
 // gauges read from the supervisor's status.
 func (m *Metrics) writeOwn(w *promtext.Writer) {
 	st := m.status()
-	w.Family(namespace+"_child_up", "1 while the child runs.", promtext.Gauge)
-	for _, name := range m.children {
-		w.Sample(childValue(st, name, func(c supervisor.ChildStatus) bool { return c.Running }), "child", name)
-	}
-	w.Family(namespace+"_child_ready", "1 while the child accepts connections.", promtext.Gauge)
-	for _, name := range m.children {
-		w.Sample(childValue(st, name, func(c supervisor.ChildStatus) bool { return c.Ready }), "child", name)
-	}
-	w.Family(namespace+"_child_unanswering", "1 while a child that became ready does not answer its watch (stopped, saturated or hung).", promtext.Gauge)
-	for _, name := range m.children {
-		w.Sample(childValue(st, name, func(c supervisor.ChildStatus) bool { return c.Unanswering }), "child", name)
-	}
-	w.Family(namespace+"_child_hung", "1 from the moment the child's watch found it hung until it is restarted.", promtext.Gauge)
-	for _, name := range m.children {
-		w.Sample(childValue(st, name, func(c supervisor.ChildStatus) bool { return c.Hung }), "child", name)
-	}
+	m.childGauge(w, st, namespace+"_child_up", "1 while the child runs.", func(c supervisor.ChildStatus) bool { return c.Running })
+	m.childGauge(w, st, namespace+"_child_ready", "1 while the child accepts connections.", func(c supervisor.ChildStatus) bool { return c.Ready })
+	m.childGauge(w, st, namespace+"_child_unanswering", "1 while a child that became ready does not answer its watch (stopped, saturated or hung).",
+		func(c supervisor.ChildStatus) bool { return c.Unanswering })
+	m.childGauge(w, st, namespace+"_child_hung", "1 from the moment the child's watch found it hung until it is restarted.",
+		func(c supervisor.ChildStatus) bool { return c.Hung })
 	w.Single(namespace+"_draining", "1 from the stop request to the end.", promtext.Gauge, boolValue(st.Draining))
 	w.Single(namespace+"_ready", "1 while lnmp-init reports ready: every child serves and no stop has begun.", promtext.Gauge, boolValue(st.Ready))
 	w.Single(namespace+"_live", "1 while lnmp-init reports live: no child hung, no give-up.", promtext.Gauge, boolValue(st.Live))
@@ -163,6 +153,15 @@ func (m *Metrics) writeOwn(w *promtext.Writer) {
 	}
 	w.Single(namespace+"_stop_sigkill_sent", "1 once a stop had to send SIGKILL.", promtext.Gauge, m.sigkill)
 	w.Single(namespace+"_zombies_reaped_total", "Orphaned processes reaped (not started by lnmp-init).", promtext.Counter, m.orphans)
+}
+
+// childGauge writes a gauge family with one sample per child, 1 where
+// pick says so.
+func (m *Metrics) childGauge(w *promtext.Writer, st *supervisor.Status, name, help string, pick func(supervisor.ChildStatus) bool) {
+	w.Family(name, help, promtext.Gauge)
+	for _, child := range m.children {
+		w.Sample(childValue(st, child, pick), "child", child)
+	}
 }
 
 func childValue(st *supervisor.Status, name string, pick func(supervisor.ChildStatus) bool) float64 {
