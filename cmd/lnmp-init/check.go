@@ -69,7 +69,11 @@ func check(args []string, stdout, stderr io.Writer) int {
 	printMetricsSources(stdout, set, st)
 	printPlan(stdout, cfg, st, grace, after)
 	problems = append(problems, hazards(set, st, cfg)...)
-	problems = append(problems, envWarnings()...)
+	near, foreign := envWarnings()
+	problems = append(problems, near...)
+	if len(foreign) > 0 {
+		fmt.Fprintf(stdout, "env      %s: no lnmp-init setting, left alone\n", strings.Join(foreign, ", "))
+	}
 	if set.Only == "php-fpm" && set.PeerLock == "" && after == 0 {
 		problems = append(problems, "php-fpm runs alone (--only=php-fpm) with nothing to order its stop after nginx's: in a pod whose containers get SIGTERM together it may stop while nginx still sends. Set --peer-lock (LNMP_PEER_LOCK) to a file in an emptyDir both containers mount (and the same on the nginx side), or run it as a native sidecar and check it with --sidecar-after")
 	}

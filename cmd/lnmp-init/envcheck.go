@@ -6,6 +6,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"go.uber.org/zap"
 )
 
 // serviceLink matches what the kubelet sets for each Service in the pod's
@@ -14,27 +16,38 @@ import (
 // meant for lnmp-init, and are no typo.
 var serviceLink = regexp.MustCompile(`_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$`)
 
-// unknownEnv lists, one line each, the LNMP_ variables of environ that name
-// no setting, with the closest one: a misspelt variable is otherwise
-// ignored without a word, and the setting it meant keeps its default.
-func unknownEnv(environ []string, fs *flag.FlagSet) []string {
+// unknownEnv sorts the LNMP_ variables of environ that name no setting
+// into near misses, each with the setting it most likely meant (a misspelt
+// variable is otherwise ignored without a word, and the setting keeps its
+// default), and foreign ones, too far from every setting to be a typo:
+// another tool's or the app's own, which lnmp-init leaves alone.
+func unknownEnv(environ []string, fs *flag.FlagSet) (near, foreign []string) {
 	known := map[string]bool{envPrefix + "_PROBE_TIMEOUT": true}
 	fs.VisitAll(func(f *flag.Flag) { known[envName(f.Name)] = true })
-	var out []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(name, envPrefix+"_") || known[name] || serviceLink.MatchString(name) {
 			continue
 		}
+		// A name that is the start of a setting's (LNMP_DRAIN) or starts
+		// with one (LNMP_DRAIN_DELAY_S) counts as distance 0 to it.
 		best, dist := "", 1<<30
 		for k := range known {
-			if d := editDistance(name, k); d < dist || d == dist && k < best {
+			d := editDistance(name, k)
+			if strings.HasPrefix(k, name+"_") || strings.HasPrefix(name, k+"_") {
+				d = 0
+			}
+			if d < dist || d == dist && k < best {
 				best, dist = k, d
 			}
 		}
-		out = append(out, fmt.Sprintf("%s names no setting and is ignored; did you mean %s? (lnmp-init env lists them all)", name, best))
+		if dist <= 3 {
+			near = append(near, fmt.Sprintf("%s names no setting and is ignored; did you mean %s? (lnmp-init env lists them all)", name, best))
+		} else {
+			foreign = append(foreign, name)
+		}
 	}
-	return out
+	return near, foreign
 }
 
 // editDistance is the Levenshtein distance between a and b.
@@ -59,8 +72,20 @@ func editDistance(a, b string) int {
 }
 
 // envWarnings is unknownEnv for this process's environment and settings.
-func envWarnings() []string {
+func envWarnings() (near, foreign []string) {
 	fs := flag.NewFlagSet("env", flag.ContinueOnError)
 	(&settings{}).bind(fs)
 	return unknownEnv(os.Environ(), fs)
+}
+
+// logEnvWarnings logs the near misses as warnings and names the foreign
+// LNMP_ variables once, at info level.
+func logEnvWarnings(log *zap.Logger) {
+	near, foreign := envWarnings()
+	for _, w := range near {
+		log.Warn(w)
+	}
+	if len(foreign) > 0 {
+		log.Info("LNMP_ variables that are no lnmp-init setting, left alone", zap.Strings("names", foreign))
+	}
 }

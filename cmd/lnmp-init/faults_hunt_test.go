@@ -69,6 +69,7 @@ func TestFaultCrashDuringDrain(t *testing.T) {
 	sb := lnmptest.NewTestSandbox(t, lnmptest.Options{})
 	in := startInit(t, sb, lnmptest.RunOptions{}, "--drain-delay=10s", "--stop-timeout=40s")
 	waitServing(t, sb)
+	waitRunning(t, in) // a SIGTERM before "ready" stops without a drain
 	if err := in.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -75,9 +75,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	// are read: a task may write them (templates rendered from the
 	// environment), and what it writes is what the servers start with.
 	if len(tasks) > 0 {
-		for _, w := range envWarnings() {
-			r.log.Warn(w)
-		}
+		logEnvWarnings(r.log)
 		if res := r.runTasks(stack.TaskSupervisor(tasks, opts.Timing), reaper); res.Code != 0 || res.Reason != "" {
 			return res.Code // failed, or stopped by a signal
 		}
@@ -99,9 +97,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	// The input is good: from here on lnmp-init logs.
 	st.Log(r.log, zap.String("version", version), zap.Int("pid", os.Getpid()))
 	if len(tasks) == 0 {
-		for _, w := range envWarnings() {
-			r.log.Warn(w)
-		}
+		logEnvWarnings(r.log)
 	}
 	if _, err := st.PrepareRuntime(); err != nil {
 		r.log.Error("a reload that passes validation and still fails would take the servers down", zap.Error(err))

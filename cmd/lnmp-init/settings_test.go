@@ -143,16 +143,19 @@ func TestEnvListsEveryVariable(t *testing.T) {
 func TestUnknownEnv(t *testing.T) {
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	(&settings{}).bind(fs)
-	got := unknownEnv([]string{
-		"LNMP_DRAIN_DELAYS=3s", "LNMP_STOPTIMEOUT=20s", "LNMP_DRAIN_DELAY=3s", "PATH=/bin",
+	got, foreign := unknownEnv([]string{
+		"LNMP_DRAIN_DELAYS=3s", "LNMP_STOPTIMEOUT=20s", "LNMP_DRAIN=3s", "LNMP_APP_RELEASE=v2", "LNMP_REQUIRE_INTEGRATION=1", "LNMP_DRAIN_DELAY=3s", "PATH=/bin",
 		// What the kubelet sets for Services named lnmp-example and lnmp.
 		"LNMP_EXAMPLE_SERVICE_HOST=10.96.0.10", "LNMP_EXAMPLE_SERVICE_PORT=80", "LNMP_EXAMPLE_SERVICE_PORT_HTTP=80",
 		"LNMP_EXAMPLE_PORT=tcp://10.96.0.10:80", "LNMP_EXAMPLE_PORT_80_TCP=tcp://10.96.0.10:80",
 		"LNMP_EXAMPLE_PORT_80_TCP_PROTO=tcp", "LNMP_EXAMPLE_PORT_80_TCP_PORT=80", "LNMP_EXAMPLE_PORT_80_TCP_ADDR=10.96.0.10",
 		"LNMP_SERVICE_HOST=10.96.0.11", "LNMP_PORT=tcp://10.96.0.11:80",
 	}, fs)
-	if len(got) != 2 || !strings.Contains(got[0], "LNMP_DRAIN_DELAYS") || !strings.Contains(got[0], "did you mean LNMP_DRAIN_DELAY?") ||
-		!strings.Contains(got[1], "did you mean LNMP_STOP_TIMEOUT?") {
+	if len(got) != 3 || !strings.Contains(got[0], "LNMP_DRAIN_DELAYS") || !strings.Contains(got[0], "did you mean LNMP_DRAIN_DELAY?") ||
+		!strings.Contains(got[1], "did you mean LNMP_STOP_TIMEOUT?") || !strings.Contains(got[2], "LNMP_DRAIN names no setting") {
 		t.Fatalf("unknownEnv = %q", got)
+	}
+	if strings.Join(foreign, " ") != "LNMP_APP_RELEASE LNMP_REQUIRE_INTEGRATION" {
+		t.Fatalf("foreign = %q, want the two names far from every setting", foreign)
 	}
 }
