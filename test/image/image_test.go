@@ -1,6 +1,7 @@
 package image
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -50,16 +51,19 @@ func TestNonRoot(t *testing.T) {
 	requireDocker(t)
 	t.Parallel()
 	hardened := []string{"--read-only", "--tmpfs", "/tmp", "--env", "LNMP_DRAIN_DELAY=1s"}
+	raw := []string{"--env", "LNMP_CHILD_LOGS=raw"}
 	cases := []struct {
 		name    string
 		opt     runOpts
-		relayed bool // must lnmp-init relay the children's output?
+		relayed bool // with --child-logs=raw: must lnmp-init relay the children's output?
+		tagged  bool // the default: every child line is a JSON object naming its child
 	}{
-		{"user33", runOpts{args: append([]string{"--user", "33"}, hardened...)}, false},
-		{"rootstdio", runOpts{
-			args: append([]string{"--user", "0", "--entrypoint", "setpriv"}, hardened...),
+		{"user33", runOpts{args: append([]string{"--user", "33"}, hardened...)}, false, true},
+		{"user33-raw", runOpts{args: append(append([]string{"--user", "33"}, hardened...), raw...)}, false, false},
+		{"rootstdio-raw", runOpts{
+			args: append(append([]string{"--user", "0", "--entrypoint", "setpriv"}, hardened...), raw...),
 			cmd:  []string{"--reuid=33", "--regid=33", "--clear-groups", "lnmp-init"},
-		}, true},
+		}, true, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,11 +78,23 @@ func TestNonRoot(t *testing.T) {
 			}
 			const accessLine = `"GET /index.php HTTP/1.1" 200`
 			var logs string
+			found := func(child, text string) bool {
+				if !tc.tagged {
+					return strings.Contains(logs, text)
+				}
+				for _, line := range strings.Split(logs, "\n") {
+					var l struct{ Child, Stream, Msg string }
+					if json.Unmarshal([]byte(line), &l) == nil && l.Child == child && l.Stream != "" && strings.Contains(l.Msg, text) {
+						return true
+					}
+				}
+				return false
+			}
 			if err := lnmptest.WaitUntil(10*time.Second, "php-fpm's notice and nginx's access log in docker logs", func() bool {
 				logs, _ = c.logs()
-				return strings.Contains(logs, fpmReadyNotice) && strings.Contains(logs, accessLine)
+				return found("php-fpm", fpmReadyNotice) && found("nginx", accessLine)
 			}); err != nil {
-				t.Errorf("%v (%q and %q)", err, fpmReadyNotice, accessLine)
+				t.Errorf("%v (%q and %q, tagged as JSON objects: %v)", err, fpmReadyNotice, accessLine, tc.tagged)
 			}
 			relayed := strings.Contains(logs, "relaying their output")
 			t.Logf("stdio owned by %s in the container; lnmp-init relays the children's output: %v",
