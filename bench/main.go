@@ -47,7 +47,7 @@
 // at the highest rate the machine sustains, lines per second and the
 // relaying process's CPU per line (childlogs.go). From the module root:
 //
-//	go run ./bench [-runs 3] [-only lnmp-init,tini] [-reload=false] [-metrics=false] [-child-logs=false] [-v] [-lnmp-init PATH]
+//	go run ./bench [-runs 3] [-only lnmp-init,tini] [-reload=false] [-keepalive=false] [-metrics=false] [-child-logs=false] [-v] [-lnmp-init PATH]
 package main
 
 import (
@@ -81,6 +81,7 @@ type config struct {
 	// childLogs asks for the child-output table (package childlog).
 	childLogs bool
 	metrics   bool
+	keepAlive bool
 }
 
 // metricsWanted reports whether the metrics table is measured.
@@ -130,6 +131,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		reloads, reloadFailed = reloadBenchmark(ctx, r, cfg.runs, stderr)
 		failed = failed || reloadFailed
 	}
+	var keepAlives []keepAliveSample
+	if cfg.keepAlive && cfg.reloadWanted() && ctx.Err() == nil {
+		var kaFailed bool
+		keepAlives, kaFailed = keepAliveBenchmark(ctx, r, cfg.runs, stderr)
+		failed = failed || kaFailed
+	}
 	var logSamples map[string][]logSample
 	if cfg.childLogs && ctx.Err() == nil {
 		var logsFailed bool
@@ -149,6 +156,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout)
 	if cfg.reloadWanted() {
 		printReload(stdout, cfg, reloads)
+		if cfg.keepAlive {
+			printKeepAlive(stdout, keepAlives, cfg.runs)
+		}
 	}
 	if cfg.metricsWanted() {
 		printMetrics(stdout, cfg, scrapes, rss[nameSupervisord])
@@ -245,6 +255,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.verbose, "v", false, "copy every PID 1's output to stderr")
 	fs.BoolVar(&cfg.metrics, "metrics", true, "also measure PID 1's RSS and the scrape latency with php-fpm's pools and nginx's stub_status in /metrics (third table); needs lnmp-init selected")
 	fs.BoolVar(&cfg.reload, "reload", true, "also time lnmp-init's hot reload and run the reload storm (second table); needs lnmp-init selected")
+	fs.BoolVar(&cfg.keepAlive, "keepalive", true, "also count the keep-alive requests an nginx reload costs (after the reload table); needs -reload")
 	fs.BoolVar(&cfg.childLogs, "child-logs", true, "also measure child output through package childlog against pass-through (third table)")
 	fs.StringVar(&cfg.lnmpInit, "lnmp-init", "", "prebuilt lnmp-init binary; empty: build ./cmd/lnmp-init into a temp dir")
 	if err := fs.Parse(args); err != nil {
