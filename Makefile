@@ -5,7 +5,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 
 PLATFORMS := linux/amd64 linux/arm64
 
-.PHONY: help build test lint deps bench demo release clean image-base image-test
+.PHONY: help build test lint deps bench demo release clean image-base image-test image-build k8s-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -37,10 +37,22 @@ image-base: ## base image lnmp-base:test for the container tests: Debian 12 via 
 # The test image's context is exactly the files it copies, sent as a tar: the
 # root .dockerignore excludes bin/, and the legacy builder (Docker without
 # buildx) ignores Dockerfile-specific ignore files.
-image-test: build image-base ## build the test image, then the container tests against Docker (root, docker)
+image-build: build image-base
 	tar -c test/image/Dockerfile examples bin/lnmp-init | docker build -q --label lnmp-init.image-test=1 -f test/image/Dockerfile -t lnmp-init-test:local -
 	docker image prune -f --filter label=lnmp-init.image-test=1 >/dev/null # the previous build, now untagged
+
+image-test: image-build ## build the test image, then the container tests against Docker (root, docker)
 	cd test && LNMP_IMAGE_TEST=1 $(GO) test -count=1 -timeout 10m -v ./image/
+
+# The cluster is taken down whatever the tests do: down runs from a trap, and
+# its own failure (something not restored) fails the target too.
+k8s-test: image-build ## single-node Kubernetes from source, the example manifests under load, then down (root, docker; ~25 min)
+	scripts/install-deps.sh --k8s
+	scripts/k8s/build
+	@set -e; trap '$(CURDIR)/scripts/k8s/down || exit 1' EXIT; scripts/k8s/up; \
+	  cd test && LNMP_K8S_TEST=1 LNMP_K8S_RUN=$${LNMP_K8S_RUN:-/var/lib/lnmp-init/k8s-run} \
+	  LNMP_K8S_CACHE=$${LNMP_K8S_CACHE:-/var/cache/lnmp-init/k8s} \
+	  $(GO) test -count=1 -timeout 40m -v ./k8s/
 
 demo: ## serve examples/app on http://127.0.0.1:8080 under lnmp-init (root)
 	scripts/demo.sh

@@ -5,6 +5,10 @@
 #                            oracle of the migrate tests: supervisord's own
 #                            config reader)
 #   install-deps.sh --bench  also tini (the benchmark's other rival)
+#   install-deps.sh --k8s    also what make k8s-test's cluster needs:
+#                            containerd and runc (Docker's, when Docker is
+#                            there), the CNI plugins, nftables, conntrack,
+#                            openssl, curl, mmdebstrap
 set -euo pipefail
 want=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || want+=(nginx)
@@ -14,6 +18,17 @@ command -v setpriv >/dev/null 2>&1 || want+=(util-linux)
 command -v supervisord >/dev/null 2>&1 || want+=(supervisor)
 if [ "${1:-}" = "--bench" ]; then
   command -v tini >/dev/null 2>&1 || want+=(tini)
+fi
+if [ "${1:-}" = "--k8s" ]; then
+  command -v containerd >/dev/null 2>&1 || want+=(containerd)
+  command -v runc >/dev/null 2>&1 || want+=(runc)
+  [ -x /usr/lib/cni/bridge ] || want+=(containernetworking-plugins)
+  command -v nft >/dev/null 2>&1 || want+=(nftables)
+  command -v conntrack >/dev/null 2>&1 || want+=(conntrack)
+  command -v openssl >/dev/null 2>&1 || want+=(openssl)
+  command -v curl >/dev/null 2>&1 || want+=(curl)
+  command -v ip >/dev/null 2>&1 || want+=(iproute2)
+  command -v mmdebstrap >/dev/null 2>&1 || want+=(mmdebstrap)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
