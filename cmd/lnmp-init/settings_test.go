@@ -92,7 +92,9 @@ func TestBadInput(t *testing.T) {
 				t.Setenv(tc.env[0], tc.env[1])
 			}
 			var stdout, stderr bytes.Buffer
-			code := run(tc.args, &stdout, &stderr)
+			// The probes on a port of their own: the default :9180 may be
+			// held on this machine, and its error would come first.
+			code := run(append([]string{"--health-addr=127.0.0.1:0"}, tc.args...), &stdout, &stderr)
 			if code != 2 {
 				t.Errorf("exit code %d, want 2", code)
 			}
