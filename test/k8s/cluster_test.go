@@ -107,13 +107,17 @@ func cluster(t *testing.T) {
 			results.passed++
 		}
 	})
+	// Like test/image's LNMP_IMAGE_TEST: make test (where CI sets
+	// LNMP_REQUIRE_INTEGRATION) skips these, make k8s-test (which CI also
+	// runs) turns them on, and then a missing cluster is a failure.
 	if os.Getenv(enableEnv) != "1" {
-		// A plain skip even in CI: `make test` runs this module too, and
-		// the cluster is `make k8s-test`'s, which sets enableEnv.
-		t.Skipf("%s is not 1: these tests need the cluster of `make k8s-test` (scripts/k8s/up)", enableEnv)
+		t.Skipf("%s is not 1: these tests need the cluster `make k8s-test` brings up (scripts/k8s/up)", enableEnv)
 	}
 	if _, err := os.Stat(kubeconfig()); err != nil {
-		testenv.SkipOrFail(t, "no cluster: %v (run scripts/k8s/up)", err)
+		t.Fatalf("%s=1, but no cluster: %v (scripts/k8s/up)", enableEnv, err)
+	}
+	if _, err := os.Stat(kubectlPath()); err != nil {
+		testenv.SkipOrFail(t, "no kubectl: %v (scripts/k8s/build)", err)
 	}
 	if err := importImages(); err != nil {
 		t.Fatalf("images: %v", err)

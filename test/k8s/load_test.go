@@ -116,7 +116,14 @@ func reason(err error) string {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "EOF"
 	}
-	return "other"
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	if len(msg) > 40 {
+		msg = msg[:40]
+	}
+	return "other (" + msg + ")"
 }
 
 // loadResult is what stop() reports.
