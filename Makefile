@@ -37,7 +37,7 @@ image-base: ## base image lnmp-base:test for the container tests: Debian 12 via 
 # The test image's context is exactly the files it copies, sent as a tar: the
 # root .dockerignore excludes bin/, and the legacy builder (Docker without
 # buildx) ignores Dockerfile-specific ignore files.
-image-build: build image-base
+image-build: build image-base ## build the test image lnmp-init-test:local on the mmdebstrap base (root, docker)
 	tar -c test/image/Dockerfile examples bin/lnmp-init | docker build -q --label lnmp-init.image-test=1 -f test/image/Dockerfile -t lnmp-init-test:local -
 	docker image prune -f --filter label=lnmp-init.image-test=1 >/dev/null # the previous build, now untagged
 

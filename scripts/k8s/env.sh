@@ -26,5 +26,5 @@ SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
   net.netfilter.nf_conntrack_tcp_timeout_close_wait)
 # Host paths used outside $RUN.
 HOST_PATHS=(/var/log/containers /var/log/pods /var/lib/kubelet /var/lib/cni
-  /run/containerd/runc /etc/cni /opt/cni)
+  /run/containerd/runc /run/netns /etc/cni /opt/cni)
 log() { echo "k8s $(basename "$0"): $*" >&2; }
