@@ -41,21 +41,7 @@ type keepAliveSample struct {
 
 // keepAliveBenchmark does runs keep-alive runs of lnmp-init.
 func keepAliveBenchmark(ctx context.Context, r runner, runs int, log io.Writer) (samples []keepAliveSample, failed bool) {
-	for i := 1; i <= runs && ctx.Err() == nil; i++ {
-		t := time.Now()
-		s, err := r.measureKeepAlive(ctx)
-		if ctx.Err() != nil {
-			return nil, true
-		}
-		if err != nil {
-			fmt.Fprintf(log, "bench: keep-alive run %d/%d: %v\n", i, runs, err)
-			failed = true
-			continue
-		}
-		fmt.Fprintf(log, "bench: keep-alive run %d/%d: done in %s\n", i, runs, time.Since(t).Round(100*time.Millisecond))
-		samples = append(samples, s)
-	}
-	return samples, failed
+	return repeatRuns(ctx, runs, log, "keep-alive", r.measureKeepAlive)
 }
 
 // measureKeepAlive starts lnmp-init on a ConfigMap-style sandbox, keeps the
@@ -72,28 +58,24 @@ func (r runner) measureKeepAlive(ctx context.Context) (keepAliveSample, error) {
 		nginx := configs[0]
 		before := reloadResults(in.Output())
 		l := startReloadClients(ctx, sb.URL("/index.php"))
-		v := 1
+		defer l.stop() // on an error; the counts below stop it first
 		start := time.Now()
-		for i := range keepAliveReloads {
-			if err := sleepUntil(ctx, start.Add(time.Duration(i+1)*keepAliveEvery)); err != nil {
-				l.stop()
+		for v := 2; v <= keepAliveReloads+1; v++ {
+			if err := sleepUntil(ctx, start.Add(time.Duration(v-1)*keepAliveEvery)); err != nil {
 				return err
 			}
-			v++
 			if err := nginx.set(v); err != nil {
-				l.stop()
 				return fmt.Errorf("swap nginx config to version %d: %w", v, err)
 			}
 		}
-		_, err := waitVersion(ctx, in, nginx, v)
-		// A last pause, so the last reload's old workers have gone.
-		if err == nil {
-			err = sleepUntil(ctx, time.Now().Add(keepAliveEvery))
-		}
-		l.stop()
-		if err != nil {
+		if _, err := waitVersion(ctx, in, nginx, keepAliveReloads+1); err != nil {
 			return err
 		}
+		// A last pause, so the last reload's old workers have gone.
+		if err := sleepUntil(ctx, time.Now().Add(keepAliveEvery)); err != nil {
+			return err
+		}
+		l.stop()
 		s.posts, s.postsFailed, s.gets, s.getsFailed, s.example = l.counts()
 		after, err := settledReloads(ctx, in)
 		if err != nil {
@@ -112,6 +94,7 @@ func (r runner) measureKeepAlive(ctx context.Context) (keepAliveSample, error) {
 // reloadClients are the keep-alive clients of one run.
 type reloadClients struct {
 	done               chan struct{}
+	stopOnce           sync.Once
 	wg                 sync.WaitGroup
 	posts, postsFailed atomic.Int64
 	gets, getsFailed   atomic.Int64
@@ -191,13 +174,15 @@ func (l *reloadClients) record(post bool, err error) {
 }
 
 // stop stops the clients, waits for their last requests and closes their
-// connections.
+// connections; calls after the first do nothing.
 func (l *reloadClients) stop() {
-	close(l.done)
-	l.wg.Wait()
-	for _, tr := range l.transports {
-		tr.CloseIdleConnections()
-	}
+	l.stopOnce.Do(func() {
+		close(l.done)
+		l.wg.Wait()
+		for _, tr := range l.transports {
+			tr.CloseIdleConnections()
+		}
+	})
 }
 
 func (l *reloadClients) counts() (posts, postsFailed, gets, getsFailed int, example string) {

@@ -82,18 +82,26 @@ func waitVersion(ctx context.Context, in *lnmptest.Init, c reloadable, v int) (t
 // reloadBenchmark runs the reload measurement once per round. A failed run
 // is reported and left out of the table.
 func reloadBenchmark(ctx context.Context, r runner, runs int, log io.Writer) (samples []reloadSample, failed bool) {
+	return repeatRuns(ctx, runs, log, "reload", r.measureReload)
+}
+
+// repeatRuns calls measure runs times, reporting each run's end or error
+// on log as "bench: WHAT run i/n", and returns the samples of the runs that
+// succeeded; failed is set when one did not, or when ctx ended (then with
+// no samples).
+func repeatRuns[S any](ctx context.Context, runs int, log io.Writer, what string, measure func(context.Context) (S, error)) (samples []S, failed bool) {
 	for i := 1; i <= runs && ctx.Err() == nil; i++ {
 		t := time.Now()
-		s, err := r.measureReload(ctx)
+		s, err := measure(ctx)
 		if ctx.Err() != nil {
 			return nil, true
 		}
 		if err != nil {
-			fmt.Fprintf(log, "bench: reload run %d/%d: %v\n", i, runs, err)
+			fmt.Fprintf(log, "bench: %s run %d/%d: %v\n", what, i, runs, err)
 			failed = true
 			continue
 		}
-		fmt.Fprintf(log, "bench: reload run %d/%d: done in %s\n", i, runs, time.Since(t).Round(100*time.Millisecond))
+		fmt.Fprintf(log, "bench: %s run %d/%d: done in %s\n", what, i, runs, time.Since(t).Round(100*time.Millisecond))
 		samples = append(samples, s)
 	}
 	return samples, failed
