@@ -206,19 +206,26 @@ func TestOrphansGetSIGTERMAtOnce(t *testing.T) {
 	}
 }
 
-// TestBeforeStopHoldsTheStopSignal: a php-fpm whose BeforeStop waits (for
-// the nginx container) gets SIGQUIT only once the wait ends, with its own
-// bound from then, and no escalation during the wait.
-func TestBeforeStopHoldsTheStopSignal(t *testing.T) {
-	cfg := testConfig()
-	cfg.Children = cfg.Children[:1] // php-fpm alone, as --only=php-fpm runs it
-	release := make(chan struct{})
+// waitingFpm is php-fpm alone, as --only=php-fpm runs it, whose
+// BeforeStop waits (for the nginx container) until release is closed.
+func waitingFpm() (cfg Config, release chan struct{}) {
+	cfg = testConfig()
+	cfg.Children = cfg.Children[:1]
+	release = make(chan struct{})
 	cfg.Children[0].BeforeStop = func(ctx context.Context) {
 		select {
 		case <-release:
 		case <-ctx.Done():
 		}
 	}
+	return cfg, release
+}
+
+// TestBeforeStopHoldsTheStopSignal: a php-fpm whose BeforeStop waits (for
+// the nginx container) gets SIGQUIT only once the wait ends, with its own
+// bound from then, and no escalation during the wait.
+func TestBeforeStopHoldsTheStopSignal(t *testing.T) {
+	cfg, release := waitingFpm()
 	h := newHarness(t, cfg)
 	h.ready("php-fpm")
 	h.wantPhase(running)
@@ -239,15 +246,7 @@ func TestBeforeStopHoldsTheStopSignal(t *testing.T) {
 // its stop signal once the wait ends. A crash whose restart is still to
 // come when the wait ends is dropped, and the stop goes on.
 func TestCrashDuringBeforeStopIsHealed(t *testing.T) {
-	cfg := testConfig()
-	cfg.Children = cfg.Children[:1]
-	release := make(chan struct{})
-	cfg.Children[0].BeforeStop = func(ctx context.Context) {
-		select {
-		case <-release:
-		case <-ctx.Done():
-		}
-	}
+	cfg, release := waitingFpm()
 	h := newHarness(t, cfg)
 	h.ready("php-fpm")
 	h.s.onSignal(unix.SIGTERM)
