@@ -139,7 +139,10 @@ var importImages = sync.OnceValue(func() error {
 			return fmt.Errorf("import %s: %w", img, err)
 		}
 	}
-	return nil
+	// The recipe image (metadata over the example image, rebuilt in a
+	// moment) lives on in the cluster's containerd only: Docker keeps the
+	// images it had, and the example image that make image-build made.
+	return run(nil, "docker", "rmi", recipeImage)
 })
 
 func run(stdin io.Reader, name string, args ...string) error {
